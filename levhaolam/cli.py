@@ -1,0 +1,247 @@
+"""`levhaolam`: run the platform, manage its database, seed demo data, check the setup.
+
+Every failure a person can cause or fix (a bad setting, an unreachable database, a refused seed)
+ends as one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+import warnings
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import psycopg
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from schemas.categories import UnknownCategoryError, parse_category
+from schemas.settings import Settings
+from store import inspect
+from store.database import check_reachable, database_url
+from store.demo.generator import Batch, SeedConfig
+from store.demo.loader import SeedReport, seed
+from store.errors import StoreError
+from store.migrate import migrate, status
+
+app = typer.Typer(
+    help="Lev Haolam AI support platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets (DATABASE_URL, API keys)
+)
+db_app = typer.Typer(help="The PostgreSQL store: migrations and checks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """A one-line error for the user."""
+
+
+def _settings_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{field}: {message}"
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise CliError(_settings_error(exc)) from None
+
+
+def command(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Run an async command and turn expected failures into one line and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return asyncio.run(fn(*args, **kwargs))
+        except (CliError, StoreError, UnknownCategoryError) as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except psycopg.Error as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            err.print(f"[bold red]error:[/] database: {reason}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+async def connect(settings: Settings) -> psycopg.AsyncConnection:
+    url = database_url(settings)
+    await check_reachable(url, settings.db_connect_timeout_s)
+    return await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=settings.db_connect_timeout_s)
+
+
+async def _migrate(conn: psycopg.AsyncConnection) -> None:
+    applied = await migrate(conn)
+    if applied:
+        out.print(f"Applied {len(applied)} migration(s): " + ", ".join(m.label for m in applied))
+    else:
+        out.print("Database schema is up to date.")
+
+
+@db_app.command("migrate")
+@command
+async def db_migrate() -> None:
+    """Apply pending migrations (each whole or not at all). Re-running is a no-op."""
+    async with await connect(load_settings()) as conn:
+        await _migrate(conn)
+
+
+@db_app.command("status")
+@command
+async def db_status() -> None:
+    """List migrations and when each was applied."""
+    async with await connect(load_settings()) as conn:
+        states = await status(conn)
+    table = Table("migration", "applied at")
+    for state in states:
+        table.add_row(state.migration.label, state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending")
+    out.print(table)
+
+
+@db_app.command("checksum")
+@command
+async def db_checksum() -> None:
+    """Print a checksum of the seeded content (equal seeds and scales give equal checksums)."""
+    async with await connect(load_settings()) as conn:
+        out.print(await inspect.content_checksum(conn))
+
+
+def _parse_as_of(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now().astimezone().replace(microsecond=0)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"--as-of: {value!r} is not an ISO date or date-time, e.g. 2026-11-28T12:00+00:00") from None
+    return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+async def _seed(conn: psycopg.AsyncConnection, config: SeedConfig, force: bool) -> SeedReport:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        customers = progress.add_task("customers, subscriptions, orders", total=config.customers)
+        tickets = progress.add_task("support tickets", total=config.tickets)
+
+        def advance(batch: Batch) -> None:
+            progress.advance(tickets if batch.phase == "support tickets" else customers, batch.units)
+
+        return await seed(conn, config, force=force, on_batch=advance)
+
+
+def _print_report(report: SeedReport) -> None:
+    table = Table("table", "rows", title=f"Seeded in {report.seconds:.1f} s (seed {report.config.seed})")
+    for name, count in report.rows.items():
+        table.add_row(name, f"{count:,}")
+    out.print(table)
+
+
+async def _print_summary(conn: psycopg.AsyncConnection) -> None:
+    summary = await inspect.business_summary(conn)
+    size = await inspect.database_size(conn)
+    table = Table("", "", title="Lev Haolam at a glance", show_header=False)
+    for label, value in summary.items():
+        table.add_row(label, value)
+    table.add_row("database size", f"{size / 2**20:,.0f} MiB")
+    out.print(table)
+
+
+Customers = Annotated[int, typer.Option(min=1, max=10_000_000, help="Number of customers.")]
+Tickets = Annotated[int, typer.Option(min=0, max=100_000_000, help="Support tickets over the last 90 days.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")]
+AsOf = Annotated[str | None, typer.Option(help="The 'now' of the data (ISO date-time). Default: the current time.")]
+
+
+@app.command("seed")
+@command
+async def seed_command(
+    customers: Customers = 200,
+    tickets: Tickets = 2_000,
+    seed_value: SeedOpt = 42,
+    as_of: AsOf = None,
+    force: Annotated[bool, typer.Option("--force", help="Wipe all existing data first.")] = False,
+) -> None:
+    """Fill the database with deterministic, realistic demo data (refuses a non-empty database)."""
+    config = SeedConfig(customers=customers, tickets=tickets, seed=seed_value, as_of=_parse_as_of(as_of))
+    async with await connect(load_settings()) as conn:
+        await migrate(conn)
+        report = await _seed(conn, config, force)
+        _print_report(report)
+        out.print(f"Database size: {await inspect.database_size(conn) / 2**20:,.0f} MiB")
+
+
+@app.command("demo")
+@command
+async def demo() -> None:
+    """Migrate, seed demo data if the database is empty, and print a summary."""
+    settings = load_settings()
+    async with await connect(settings) as conn:
+        await _migrate(conn)
+        from store.demo.loader import existing_data
+
+        if await existing_data(conn):
+            out.print("Demo data already present; keeping it (`levhaolam seed --force` reseeds).")
+        else:
+            _print_report(await _seed(conn, SeedConfig(), force=False))
+        await _print_summary(conn)
+
+
+@app.command("rules")
+@command
+async def rules(category: Annotated[str | None, typer.Argument(help="One of the 10 categories.")] = None) -> None:
+    """Show the active category rules (all categories, or one)."""
+    wanted = parse_category(category).value if category else None
+    async with await connect(load_settings()) as conn:
+        cur = await conn.execute(
+            "SELECT category, version, instructions FROM ai_answerer_instructions "
+            "WHERE is_active AND (%s::text IS NULL OR category = %s) ORDER BY category",
+            (wanted, wanted),
+        )
+        found = await cur.fetchall()
+    if not found:
+        raise CliError("no category rules in the database; run `levhaolam demo` or `levhaolam seed` first")
+    for name, version, text in found:
+        out.print(f"[bold]{name}[/] (v{version})")
+        out.print(text, highlight=False)
+        out.print()
+
+
+@app.command("doctor")
+@command
+async def doctor() -> None:
+    """Say what is configured and reachable (database, model keys, Pinecone, Langfuse, Chatwoot)."""
+    from levhaolam.doctor import run_checks
+
+    checks = await run_checks(load_settings())
+    table = Table("component", "status", "detail")
+    marks = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "[yellow]off[/]"}
+    for check in checks:
+        table.add_row(check.name, marks[check.ok], check.detail)
+    out.print(table)
+    if any(c.required and not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    # pgserver's exit hook reaches platformdirs, which warns when XDG_RUNTIME_DIR is unset (root, CI).
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    app(prog_name="levhaolam")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

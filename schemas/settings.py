@@ -1,0 +1,60 @@
+"""Platform settings, from the environment or a `.env` file. Secrets are SecretStr: never printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("levhaolam", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL (e.g. Supabase). Unset: an embedded PostgreSQL under data_dir is used.",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias=AliasChoices("LEVHAOLAM_DATA_DIR", "data_dir"),
+        description="Where the embedded PostgreSQL keeps its files (data_dir/pgdata).",
+    )
+    db_pool_max_size: int = Field(default=10, ge=1, le=100, validation_alias="LEVHAOLAM_DB_POOL_MAX_SIZE")
+    db_connect_timeout_s: int = Field(default=5, ge=1, le=120, validation_alias="LEVHAOLAM_DB_CONNECT_TIMEOUT")
+
+    openai_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    pinecone_api_key: SecretStr | None = None
+    langfuse_public_key: SecretStr | None = None
+    langfuse_secret_key: SecretStr | None = None
+    langfuse_host: str | None = Field(default=None, validation_alias=AliasChoices("LANGFUSE_HOST", "LANGFUSE_BASE_URL"))
+    chatwoot_base_url: str | None = None
+    chatwoot_api_token: SecretStr | None = None
+    chatwoot_account_id: int | None = None
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url_is_postgres(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL, e.g. postgresql://user:password@host:5432/dbname")
+        try:
+            urlsplit(text).port  # noqa: B018 - raises ValueError for a port that is not a number
+            conninfo_to_dict(text)
+        except Exception as exc:  # psycopg raises ProgrammingError with libpq's own wording
+            raise ValueError(f"is not a valid PostgreSQL URL ({str(exc).strip()})") from None
+        return text
+
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.data_dir / "pgdata"

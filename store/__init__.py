@@ -1,0 +1,1 @@
+"""The PostgreSQL domain store: connection (embedded or configured), migrations, demo data."""

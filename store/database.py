@@ -1,0 +1,90 @@
+"""Where the database is and how to reach it: the configured URL, or an embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from schemas.settings import Settings
+from store.errors import DatabaseUnavailable, DataDirError
+
+log = logging.getLogger(__name__)
+
+
+def redact_url(url: str) -> str:
+    """host:port/dbname of a URL, never its password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "(local socket)"
+    port = parts.netloc.rpartition(":")[2] if ":" in parts.netloc.rpartition("@")[2] else ""
+    return f"{host}{':' + port if port else ''}{parts.path or ''}"
+
+
+def start_embedded(pg_data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL 16 + pgvector in `pg_data_dir`; return its URL.
+
+    pgserver reference-counts the server across processes: it stops when the last user exits.
+    """
+    try:
+        pg_data_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataDirError(
+            f"cannot create the data directory {pg_data_dir.parent} ({exc.strerror}); "
+            "set LEVHAOLAM_DATA_DIR to a writable folder or set DATABASE_URL"
+        ) from None
+    import pgserver  # imported late: it is only needed when no DATABASE_URL is set
+
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (root, CI); its /tmp fallback is fine.
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(pg_data_dir, cleanup_mode="stop")
+    except Exception as exc:  # pgserver raises plain exceptions with initdb/pg_ctl output
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataDirError(
+            f"cannot start the embedded PostgreSQL in {pg_data_dir}: {first_line}; "
+            "check the folder's permissions or set DATABASE_URL"
+        ) from None
+    return server.get_uri()
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return start_embedded(settings.pg_data_dir)
+
+
+async def check_reachable(url: str, timeout_s: int = 5) -> str:
+    """Connect once and return the server version, or raise DatabaseUnavailable saying why."""
+    try:
+        conn = await asyncio.wait_for(
+            psycopg.AsyncConnection.connect(url, connect_timeout=timeout_s, autocommit=True), timeout_s + 1
+        )
+    except (psycopg.Error, OSError, asyncio.TimeoutError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].removeprefix("connection failed: ")
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {redact_url(url)}: {reason}; check DATABASE_URL and that the server is up"
+        ) from None
+    async with conn:
+        row = await (await conn.execute("show server_version")).fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+@contextlib.asynccontextmanager
+async def open_pool(url: str, *, max_size: int = 10, timeout_s: int = 5) -> AsyncIterator[AsyncConnectionPool]:
+    """An open async pool; fails fast, with a clear reason, if the database cannot be reached."""
+    await check_reachable(url, timeout_s)
+    pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False, timeout=timeout_s,
+                               kwargs={"connect_timeout": timeout_s})
+    await pool.open(wait=True, timeout=timeout_s)
+    try:
+        yield pool
+    finally:
+        await pool.close()
