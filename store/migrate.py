@@ -82,9 +82,10 @@ async def migrate(conn: psycopg.AsyncConnection, migrations: list[Migration] | N
     rolls back that migration whole and leaves the earlier ones applied.
     """
     migrations = discover() if migrations is None else migrations
-    await conn.execute(_CREATE_TABLE)
+    # Lock before anything else: even CREATE TABLE IF NOT EXISTS races between two migrators.
     await conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_ID,))
     try:
+        await conn.execute(_CREATE_TABLE)
         applied = await _applied(conn)
         _check_unchanged(migrations, applied)
         done: list[Migration] = []

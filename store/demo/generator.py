@@ -106,6 +106,18 @@ def _ascii_slug(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum()).lower()
 
 
+def _seeded_faker(locale: str, seed: int) -> Faker:
+    fake = Faker(locale)
+    fake.seed_instance(f"{seed}:{locale}")
+    # Some locales (it_IT) build their city list from a set, whose order changes with PYTHONHASHSEED;
+    # sorting it keeps the same seed giving the same data in every process.
+    for provider in fake.providers:
+        cities = getattr(provider, "cities", None)
+        if isinstance(cities, list):
+            provider.cities = sorted(cities)
+    return fake
+
+
 def _month_add(month: date, n: int) -> date:
     index = month.year * 12 + month.month - 1 + n
     return date(index // 12, index % 12 + 1, 1)
@@ -164,8 +176,7 @@ class DemoGenerator:
                 country = _weighted(rng, countries)
                 fake = fakers.get(country.faker_locale)
                 if fake is None:
-                    fake = fakers[country.faker_locale] = Faker(country.faker_locale)
-                    fake.seed_instance(f"{self.config.seed}:{country.faker_locale}")
+                    fake = fakers[country.faker_locale] = _seeded_faker(country.faker_locale, self.config.seed)
                 self._customer(batch, rng, fake, country)
             yield batch
 
@@ -368,8 +379,7 @@ class DemoGenerator:
     # ---------------------------------------------------------------- tickets
     def _ticket_batches(self) -> Iterator[Batch]:
         rng = self._rng("tickets")
-        fake = Faker("en_US")
-        fake.seed_instance(f"{self.config.seed}:tickets")
+        fake = _seeded_faker("en_US", self.config.seed)
         total = self.config.tickets
         for start in range(0, total, BATCH_SIZE):
             batch = Batch("support tickets", min(BATCH_SIZE, total - start))

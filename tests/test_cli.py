@@ -1,0 +1,164 @@
+"""The `levhaolam` command as a person runs it: real console script, real database, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+LEVHAOLAM = str(Path(sys.executable).parent / "levhaolam")
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (env or {})
+    return subprocess.run([LEVHAOLAM, *args], env=full_env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_on_a_fresh_machine_starts_embedded_postgres_seeds_and_summarises(tmp_path: Path) -> None:
+    env = {"LEVHAOLAM_DATA_DIR": str(tmp_path / "data")}
+    first = run("demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Applied 3 migration(s)" in first.stdout
+    assert "support_threads_data" in first.stdout and "Lev Haolam at a glance" in first.stdout
+    assert (tmp_path / "data" / "pgdata" / "PG_VERSION").is_file()
+    # The embedded server stops with the last process that used it: nothing is left running.
+    assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
+
+    again = run("demo", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "Database schema is up to date." in again.stdout
+    assert "Demo data already present; keeping it" in again.stdout
+
+    refused = run("seed", env=env)
+    assert_one_line_error(refused, "already holds data", "levhaolam seed --force")
+
+
+def test_db_commands_with_database_url(migrated_db: str) -> None:
+    env = {"DATABASE_URL": migrated_db}
+    migrate = run("db", "migrate", env=env)
+    assert migrate.returncode == 0 and "Database schema is up to date." in migrate.stdout
+    status = run("db", "status", env=env)
+    assert status.returncode == 0 and "0001_domain" in status.stdout and "pending" not in status.stdout
+
+
+def test_seed_reports_its_time_and_checksum_is_reproducible(migrated_db: str) -> None:
+    env = {"DATABASE_URL": migrated_db}
+    seeded = run("seed", "--customers", "30", "--tickets", "100", "--seed", "3", "--as-of", "2026-11-28T12:00+00:00",
+                 env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "Seeded in" in seeded.stdout and "Database size:" in seeded.stdout
+    first = run("db", "checksum", env=env).stdout.strip()
+    reseeded = run("seed", "--customers", "30", "--tickets", "100", "--seed", "3", "--as-of",
+                   "2026-11-28T12:00+00:00", "--force", env=env)
+    assert reseeded.returncode == 0, reseeded.stderr
+    assert run("db", "checksum", env=env).stdout.strip() == first
+    assert len(first) == 32
+
+
+def test_rules_shows_the_active_rules_of_a_category(seeded_db: str) -> None:
+    result = run("rules", "Skip-Month", env={"DATABASE_URL": seeded_db})
+    assert result.returncode == 0
+    assert "skip_month (v2)" in result.stdout and "cut-off" in result.stdout
+
+
+@pytest.mark.parametrize(("env", "fragments"), [
+    ({"DATABASE_URL": "mysql://root@localhost/support"}, ("DATABASE_URL: must be a postgresql:// URL",)),
+    ({"DATABASE_URL": "postgresql://u@h:notaport/x"}, ("DATABASE_URL: is not a valid PostgreSQL URL",)),
+    ({"DATABASE_URL": "postgresql://app:hunter22@127.0.0.1:{port}/support"},
+     ("cannot reach the database at 127.0.0.1:", "Connection refused", "check DATABASE_URL")),
+], ids=["not-postgres", "bad-port", "unreachable"])
+def test_bad_database_settings_give_one_actionable_line(env: dict[str, str], fragments: tuple[str, ...]) -> None:
+    env = {k: v.format(port=_closed_port()) for k, v in env.items()}
+    result = run("db", "migrate", env=env)
+    assert_one_line_error(result, *fragments)
+    assert "hunter22" not in result.stderr
+
+
+def test_a_data_dir_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run("db", "migrate", env={"LEVHAOLAM_DATA_DIR": str(blocker / "data")})
+    assert_one_line_error(result, "cannot create the data directory", "set LEVHAOLAM_DATA_DIR")
+
+
+def test_an_unknown_category(seeded_db: str) -> None:
+    result = run("rules", "refunds", env={"DATABASE_URL": seeded_db})
+    assert_one_line_error(result, "unknown category 'refunds'; expected one of: general_question")
+
+
+def test_a_bad_as_of_date(migrated_db: str) -> None:
+    result = run("seed", "--as-of", "yesterday", env={"DATABASE_URL": migrated_db})
+    assert_one_line_error(result, "--as-of: 'yesterday' is not an ISO date")
+
+
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        body = b'{"status":"OK","version":"3.0.0"}' if self.path == "/api/public/health" else b"{}"
+        self.send_response(200 if self.path == "/api/public/health" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def langfuse_stand_in() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_doctor_reports_what_is_configured_and_reachable_without_secrets(migrated_db: str,
+                                                                         langfuse_stand_in: str) -> None:
+    env = {
+        "DATABASE_URL": migrated_db,
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-visible-nowhere",
+        "LANGFUSE_SECRET_KEY": "sk-lf-super-secret",
+        "LANGFUSE_HOST": langfuse_stand_in,
+        "CHATWOOT_BASE_URL": f"http://127.0.0.1:{_closed_port()}",
+        "CHATWOOT_API_TOKEN": "cw-token-secret",
+        "COLUMNS": "250",
+    }
+    result = run("doctor", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 3}
+    assert "ok" in lines["database"] and "PostgreSQL 16" in lines["database"]
+    assert "3 of 3 applied" in lines["migrations"]
+    assert "ok" in lines["langfuse"] and "reachable" in lines["langfuse"]
+    assert "FAIL" in lines["chatwoot"] and "unreachable" in lines["chatwoot"]
+    assert "off" in lines["openai"] and "offline" in lines["openai"]
+    for secret in ("sk-lf-super-secret", "pk-lf-visible-nowhere", "cw-token-secret"):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_doctor_fails_when_the_database_is_unreachable() -> None:
+    result = run("doctor", env={"DATABASE_URL": f"postgresql://u:pw@127.0.0.1:{_closed_port()}/x", "COLUMNS": "250"})
+    assert result.returncode == 1
+    assert "FAIL" in result.stdout and "Connection refused" in result.stdout
