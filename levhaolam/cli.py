@@ -221,6 +221,58 @@ async def rules(category: Annotated[str | None, typer.Argument(help="One of the 
         out.print()
 
 
+DEFAULT_PORTS = {"customers": 8101, "subscriptions": 8102, "shipping": 8103, "damage": 8104}
+
+
+@app.command("serve")
+@command
+async def serve(
+    name: Annotated[str, typer.Argument(help="customers, subscriptions, shipping or damage")],
+    transport: Annotated[str, typer.Option(help="stdio (Claude Desktop, IDEs) or http (streamable HTTP)")] = "stdio",
+    host: Annotated[str, typer.Option(help="HTTP: address to listen on")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="HTTP: port (default per server, 8101-8104)")] = None,
+) -> None:
+    """Start one MCP server. Over HTTP every call needs a bearer token (`levhaolam token`)."""
+    from servers.common.tokens import TokenConfigError
+    from servers.registry import SERVERS, builder
+
+    if name not in SERVERS:
+        raise CliError(f"unknown server {name!r}; expected one of: {', '.join(SERVERS)}")
+    if transport not in ("stdio", "http"):
+        raise CliError(f"--transport: {transport!r} is not stdio or http")
+    settings = load_settings()
+    async with await connect(settings) as conn:
+        await migrate(conn)  # a no-op when up to date; lets a fresh staff machine start with one command
+    try:
+        server = builder(name)(settings, transport=transport)
+    except TokenConfigError as exc:
+        raise CliError(str(exc)) from None
+    if transport == "stdio":
+        await server.run_stdio_async(show_banner=False)
+    else:
+        await server.run_http_async(show_banner=False, host=host, port=port or DEFAULT_PORTS[name], path="/mcp")
+
+
+@app.command("token")
+@command
+async def token(
+    scope: Annotated[str, typer.Option(help="A category, 'staff' or 'analytics': recorded in the audit log")],
+    tools: Annotated[str, typer.Option(help="Comma-separated tool names the caller may use, or '*'")],
+    subject: Annotated[str, typer.Option(help="Who the caller is, e.g. orchestrator/damaged_item")] = "staff/cli",
+    customer_id: Annotated[int | None, typer.Option(help="Bind the token to one customer")] = None,
+    ttl: Annotated[int, typer.Option(min=60, max=30 * 86400, help="Lifetime in seconds")] = 3600,
+) -> None:
+    """Mint a bearer token for the MCP servers over HTTP (needs LEVHAOLAM_JWT_SECRET)."""
+    from servers.common.tokens import mint_token
+
+    settings = load_settings()
+    if settings.jwt_secret is None:
+        raise CliError("LEVHAOLAM_JWT_SECRET is not set; tokens are signed with it (32+ characters)")
+    listed = [t.strip() for t in tools.split(",") if t.strip()]
+    out.print(mint_token(settings.jwt_secret.get_secret_value(), subject=subject, scope=scope, tools=listed,
+                         ttl_seconds=ttl, customer_id=customer_id), soft_wrap=True, highlight=False)
+
+
 @app.command("doctor")
 @command
 async def doctor() -> None:

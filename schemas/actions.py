@@ -1,16 +1,17 @@
 """Types of the two-phase action protocol: ask for confirmation, then execute exactly once.
 
-A state-changing tool called without `confirmation_token` changes nothing and returns
-`ConfirmationRequired`; the token is single-use and bound to (customer, tool, arguments).
-Called again with the token (and the same arguments) it executes and returns `ActionExecuted`.
-An `idempotency_key` makes a retry of the executing call return the first result.
+A state-changing tool called without `confirmation_token` changes nothing and answers
+`status="confirmation_required"` with a summary to show the customer and a single-use token bound
+to (customer, tool, arguments). Called again with that token and the same arguments, it executes and
+answers `status="executed"`. An `idempotency_key` makes a retry of the executing call return the
+first result instead of acting twice.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +21,8 @@ IdempotencyKey = Annotated[
         min_length=8,
         max_length=128,
         pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Client-chosen key; a retry with the same key and arguments returns the first result",
+        description="Optional client-chosen key (8-128 of A-Z a-z 0-9 . _ : -); a retry with the same key and "
+        "arguments returns the first result instead of acting twice",
     ),
 ]
 ConfirmationToken = Annotated[
@@ -28,31 +30,10 @@ ConfirmationToken = Annotated[
     Field(
         min_length=16,
         max_length=256,
-        description="The token from a confirmation_required result, after the customer said yes",
+        description="Leave empty on the first call. After the customer explicitly agreed to the summary, call "
+        "again with the same arguments and the confirmation_token from the first answer",
     ),
 ]
-
-
-class ConfirmationRequired(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: Literal["confirmation_required"] = "confirmation_required"
-    tool: str
-    summary: str = Field(description="Exactly what will happen, to be shown to the customer word for word")
-    confirmation_token: str
-    expires_at: datetime
-    arguments: dict[str, Any] = Field(description="The arguments the token is bound to")
-
-
-class ActionExecuted(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: Literal["executed"] = "executed"
-    tool: str
-    summary: str = Field(description="What was done, in plain language")
-    audit_id: int
-    replayed: bool = Field(default=False, description="True when this is the stored result of an earlier call")
-    result: dict[str, Any] = Field(default_factory=dict)
 
 
 class AuditOutcome(StrEnum):
@@ -62,3 +43,23 @@ class AuditOutcome(StrEnum):
     REFUSED = "refused"
     CONFIRMATION_REQUESTED = "confirmation_requested"
     REPLAYED = "replayed"
+
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+class ActionResponse(BaseModel, Generic[ResultT]):
+    """The answer of every state-changing tool."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["confirmation_required", "executed"]
+    tool: str
+    summary: str = Field(description="confirmation_required: exactly what will happen, to show the customer word "
+                                     "for word; executed: what was done")
+    confirmation_token: str | None = Field(default=None, description="Single-use; only with confirmation_required")
+    expires_at: datetime | None = Field(default=None, description="When the confirmation token stops working")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="The arguments the token is bound to")
+    audit_id: int | None = Field(default=None, description="The audit log entry of the executed action")
+    replayed: bool = Field(default=False, description="True when this is the stored result of an earlier call")
+    result: ResultT | None = Field(default=None, description="The changed record, once executed")

@@ -232,3 +232,9 @@ class PaymentIssue(_Model):
     currency: CurrencyCode | None
     created_at: datetime
     resolved_at: datetime | None = None
+
+
+CustomerId = Annotated[int, Field(gt=0, description="The verified customer's id (from identify_customer)")]
+SubscriptionId = Annotated[int, Field(gt=0, description="Subscription number, e.g. 123 for #123")]
+OrderId = Annotated[int, Field(gt=0, description="Order number, e.g. 4567 for #4567")]
+ClaimId = Annotated[int, Field(gt=0, description="Damage claim number")]

@@ -18,6 +18,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cutoff_day: int = Field(ge=1, le=28)
+    ship_day: int = Field(ge=1, le=28)
     pause_months_allowed: list[int]
     max_skips_per_12_months: int = Field(ge=0)
     missing_package_grace_days: int = Field(ge=0)
@@ -38,10 +39,29 @@ class Policy(BaseModel):
     def delivery_window(self, country_code: str) -> tuple[int, int]:
         return self.delivery_days[self.region_of(country_code)]
 
+    def next_open_box(self, today: date) -> date:
+        """The first box month that can still be changed (its cut-off has not passed)."""
+        first = date(today.year, today.month, 1)
+        box = _month_add(first, 1)
+        return box if today <= self.cutoff_for(box) else _month_add(first, 2)
+
+    def ship_date(self, box_month: date) -> date:
+        return box_month.replace(day=self.ship_day)
+
     def cutoff_for(self, box_month: date) -> date:
         """The last day a change can still affect `box_month`: the cut-off day of the month before."""
         year, month = (box_month.year, box_month.month - 1) if box_month.month > 1 else (box_month.year - 1, 12)
         return date(year, month, self.cutoff_day)
+
+
+def _month_add(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_add(month: date, n: int) -> date:
+    """The first day of the month `n` months after `month`'s month."""
+    return _month_add(month.replace(day=1), n)
 
 
 _TOML_BLOCK = re.compile(r"```toml\n(.*?)```", re.DOTALL)

@@ -16,7 +16,7 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     database_url: SecretStr | None = Field(
         default=None,
@@ -39,6 +39,33 @@ class Settings(BaseSettings):
     chatwoot_base_url: str | None = None
     chatwoot_api_token: SecretStr | None = None
     chatwoot_account_id: int | None = None
+
+    # MCP servers: who may call what.
+    jwt_secret: SecretStr | None = Field(
+        default=None, validation_alias="LEVHAOLAM_JWT_SECRET",
+        description="HS256 secret (at least 32 characters) that signs and verifies MCP bearer tokens.")
+    jwt_public_key: str | None = Field(
+        default=None, validation_alias="LEVHAOLAM_JWT_PUBLIC_KEY",
+        description="PEM public key: verify RS256 tokens minted elsewhere instead of HS256.")
+    staff_name: str = Field(default="staff", validation_alias="LEVHAOLAM_STAFF_NAME",
+                            description="Caller identity recorded in the audit log for stdio sessions.")
+    staff_tools: str = Field(default="*", validation_alias="LEVHAOLAM_STAFF_TOOLS",
+                             description="Tools a stdio session may use: '*' or a comma-separated list.")
+    confirmation_ttl_seconds: int | None = Field(
+        default=None, ge=10, le=86_400, validation_alias="LEVHAOLAM_CONFIRMATION_TTL_SECONDS",
+        description="How long a confirmation token stays valid; default from docs/policy.md.")
+    cancel_link_key: SecretStr | None = Field(
+        default=None, validation_alias="LEVHAOLAM_CANCEL_LINK_KEY",
+        description="32 random bytes, base64: the AES-256-GCM key of personalised cancel links.")
+    cancel_link_base_url: str = Field(default="https://levhaolam.com/account/cancel",
+                                      validation_alias="LEVHAOLAM_CANCEL_LINK_BASE_URL")
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -base64 48`)")
+        return value
 
     @field_validator("database_url", mode="before")
     @classmethod

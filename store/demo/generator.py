@@ -223,10 +223,10 @@ class DemoGenerator:
         step = {"monthly": 1, "bimonthly": 2, "quarterly": 3}[frequency]
         next_box = _month_add(self.current_month, 1 + rng.randrange(step))
         paused_until = cancelled_at = cancel_reason = None
-        next_ship: date | None = next_box.replace(day=3)
+        next_ship: date | None = self.policy.ship_date(next_box)
         if status == "paused":
             paused_until = _month_add(self.current_month, rng.choice(self.policy.pause_months_allowed))
-            next_ship = paused_until.replace(day=3)
+            next_ship = self.policy.ship_date(paused_until)
         elif status == "cancelled":
             cancelled_at = started + (self.as_of - started) * rng.uniform(0.3, 0.99)
             cancel_reason = rng.choice(("too expensive", "moving", "not enjoying the products", "gift ended",
@@ -234,7 +234,7 @@ class DemoGenerator:
             next_ship = None
         elif status == "active" and rng.random() < 0.12:
             batch.add(SkipRow(sid, next_box, self.as_of - timedelta(days=rng.uniform(1, 20))))
-            next_ship = _month_add(next_box, step).replace(day=3)
+            next_ship = self.policy.ship_date(_month_add(next_box, step))
         batch.add(SubscriptionRow(sid, cid, plan, status, frequency, price, country.currency, next_ship, paused_until,
                                   address_id, started, cancelled_at, cancel_reason, started))
         if status == "past_due":

@@ -1,0 +1,60 @@
+"""Inputs and outputs of the subscriptions server's tools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.domain import Address, Frequency, Plan, Subscription
+
+
+class SubscriptionList(BaseModel):
+    subscriptions: list[Subscription]
+
+
+class AddressInput(BaseModel):
+    """A postal address as the customer gives it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    line1: str = Field(min_length=3, max_length=200, description="Street and number")
+    line2: str | None = Field(default=None, max_length=200, description="Apartment, floor, c/o")
+    city: str = Field(min_length=1, max_length=100)
+    region: str | None = Field(default=None, max_length=100, description="State or province, where used")
+    postal_code: str | None = Field(default=None, max_length=20)
+    country_code: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, e.g. DE, US, IL")
+
+
+class AddressChange(BaseModel):
+    subscription_id: int
+    address: Address
+    applies_from: str = Field(description="The first box that goes to the new address")
+
+
+class RetentionOffer(BaseModel):
+    kind: Literal["pause", "skip_next_box", "cheaper_plan", "lower_frequency", "discount"]
+    description: str
+    tool: str | None = Field(description="The tool that applies this offer, if any")
+    suggested_arguments: dict = Field(default_factory=dict)
+
+
+class RetentionOffers(BaseModel):
+    subscription_id: int
+    offers: list[RetentionOffer]
+
+
+class CancelLink(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class CancelLinkInfo(BaseModel):
+    customer_id: int
+    subscription_id: int
+    expires_at: datetime
+
+
+__all__ = ["AddressChange", "AddressInput", "CancelLink", "CancelLinkInfo", "Frequency", "Plan", "RetentionOffer",
+           "RetentionOffers", "SubscriptionList"]

@@ -1,0 +1,44 @@
+"""One way to build every server: same lifespan, guard, auth and error masking."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastmcp import FastMCP
+from mcp_types import ToolAnnotations
+
+from schemas.settings import Settings
+from servers.common.middleware import GuardMiddleware
+from servers.common.principal import Principal
+from servers.common.runtime import Clock, lifespan_for, utc_now
+from servers.common.tokens import verifier
+
+Transport = Literal["memory", "stdio", "http"]
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+# Two-phase actions: replaying the same confirmed call (or idempotency key) has no further effect.
+ADDITIVE_ACTION = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+DESTRUCTIVE_ACTION = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True,
+                                     openWorldHint=False)
+
+
+def create_server(
+    name: str,
+    instructions: str,
+    settings: Settings | None = None,
+    *,
+    transport: Transport = "memory",
+    clock: Clock = utc_now,
+    local_principal: Principal | None = None,
+) -> FastMCP:
+    """A FastMCP server with the platform's lifespan and guard. Over HTTP every call needs a bearer token."""
+    settings = settings or Settings()
+    return FastMCP(
+        name=f"levhaolam-{name}",
+        instructions=instructions,
+        lifespan=lifespan_for(name, settings, clock=clock, local_principal=local_principal),
+        middleware=[GuardMiddleware()],
+        auth=verifier(settings) if transport == "http" else None,
+        # Unexpected exceptions reach the client as a generic message, never a traceback or SQL.
+        mask_error_details=True,
+    )
