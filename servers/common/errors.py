@@ -38,7 +38,7 @@ def from_validation_error(exc: PydanticValidationError) -> ToolFailure:
     location = [part for part in location if not part.startswith("call[")]
     field = ".".join(location) or None
     message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "missing":
+    if first["type"] in ("missing", "missing_argument"):
         message = "this field is required"
     elif first["type"] == "unexpected_keyword_argument":
         message = "this tool has no such argument"

@@ -206,6 +206,8 @@ async def skip_month(
         if today > cutoff:
             raise policy(f"the cut-off for the {box_month:%B %Y} box was {cutoff.isoformat()}; it is already charged "
                          "and packed, so it can no longer be skipped", "box_month")
+        if box_month in sub.skipped_months:
+            raise policy(f"the {box_month:%B %Y} box of subscription #{sub.id} is already skipped", "box_month")
         assert sub.next_shipment_date is not None
         first = sub.next_shipment_date.replace(day=1)
         step = STEP_MONTHS[sub.frequency]
@@ -213,8 +215,6 @@ async def skip_month(
         if months_ahead < 0 or months_ahead % step:
             raise policy(f"subscription #{sub.id} has no box in {box_month:%B %Y}; its next box ships "
                          f"{sub.next_shipment_date.isoformat()} ({sub.frequency.value})", "box_month")
-        if box_month in sub.skipped_months:
-            raise policy(f"the {box_month:%B %Y} box of subscription #{sub.id} is already skipped", "box_month")
         cur = await conn.execute("SELECT box_month FROM subscription_skips WHERE subscription_id = %s", (sub.id,))
         if not _skips_allowed(p, [r[0] for r in await cur.fetchall()], box_month):
             raise policy(f"at most {p.max_skips_per_12_months} boxes can be skipped in 12 months; offer a pause "

@@ -1,0 +1,129 @@
+"""Fixtures for the MCP servers: a seeded database per test, clients over memory, HTTP and stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+import uvicorn
+from fastmcp import Client, FastMCP
+from fastmcp.client.transports import StreamableHttpTransport
+
+from schemas.settings import Settings
+from servers.common.principal import Principal
+from servers.common.tokens import mint_token
+from servers.registry import builder
+from store.demo.loader import seed
+from store.migrate import migrate
+from tests.conftest import AS_OF, SMALL
+from tests.pg import scratch_database
+
+JWT_SECRET = "test-secret-" + "x" * 40
+CANCEL_KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+def fixed_clock():
+    return AS_OF
+
+
+def settings_for(url: str, **overrides: Any) -> Settings:
+    values = {"DATABASE_URL": url, "LEVHAOLAM_JWT_SECRET": JWT_SECRET, "LEVHAOLAM_CANCEL_LINK_KEY": CANCEL_KEY,
+              "LEVHAOLAM_DB_CONNECT_TIMEOUT": 3} | overrides
+    return Settings(_env_file=None, **values)
+
+
+def error_of(result: Any) -> dict:
+    """The typed error of a failed tool call."""
+    assert result.is_error, result
+    return json.loads(result.content[0].text)
+
+
+@pytest.fixture(scope="session")
+async def seeded_template(admin_url: str) -> AsyncIterator[str]:
+    async with scratch_database(admin_url) as url:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await migrate(conn)
+            await seed(conn, SMALL)
+        yield urlsplit(url).path.lstrip("/")
+
+
+@pytest.fixture
+async def db_url(admin_url: str, seeded_template: str) -> AsyncIterator[str]:
+    """A private copy of the seeded database: tests may change it freely."""
+    async with scratch_database(admin_url, template=seeded_template) as url:
+        yield url
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+ServerFactory = Callable[..., FastMCP]
+
+
+@pytest.fixture
+def make_server(db_url: str) -> ServerFactory:
+    def make(name: str, *, principal: Principal | None = None, clock=fixed_clock, **settings: Any) -> FastMCP:
+        return builder(name)(settings_for(db_url, **settings), transport="memory", clock=clock,
+                             local_principal=principal)
+
+    return make
+
+
+@contextlib.asynccontextmanager
+async def memory_client(server: FastMCP) -> AsyncIterator[Client]:
+    async with Client(server) as client:
+        yield client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def http_server(server: FastMCP) -> AsyncIterator[str]:
+    """A real uvicorn serving the server's streamable HTTP app on a free port; yields the endpoint URL."""
+    port = free_port()
+    config = uvicorn.Config(server.http_app(path="/mcp"), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    instance = uvicorn.Server(config)
+    task = asyncio.create_task(instance.serve())
+    for _ in range(200):
+        if instance.started:
+            break
+        await asyncio.sleep(0.02)
+    assert instance.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        instance.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+def bearer(tools: list[str], *, scope: str = "test", subject: str = "tests/http", **claims: Any) -> str:
+    return mint_token(JWT_SECRET, subject=subject, scope=scope, tools=tools, **claims)
+
+
+def http_client(url: str, token: str | None) -> Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return Client(StreamableHttpTransport(url, headers=headers))
+
+
+async def audit_rows(conn: psycopg.AsyncConnection, tool: str | None = None) -> list[dict]:
+    from psycopg.rows import dict_row
+
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute("SELECT * FROM action_audit WHERE %(t)s::text IS NULL OR tool = %(t)s ORDER BY id", {"t": tool})
+    return await cur.fetchall()
