@@ -124,6 +124,7 @@ async def perform(ctx: Context, call: ActionCall[ResultT], plan: Plan, execute: 
         async with runtime.pool.connection() as conn:
             await write_audit(conn, AuditOutcome.REFUSED, error_code=failure.info.code.value,
                               result={"message": failure.info.message, "field": failure.info.field})
+        failure.audited = True
         raise
 
 

@@ -13,6 +13,7 @@ class ToolFailure(ToolError):
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
         self.info = ToolErrorInfo(code=code, field=field, message=message)
+        self.audited = False  # set once the refusal is in the audit log, so it is written once
         super().__init__(self.info.model_dump_json(exclude_none=True))
 
 

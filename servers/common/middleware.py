@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from fastmcp.exceptions import ToolError
 from fastmcp.exceptions import ValidationError as FastMCPValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import Tool, ToolResult
@@ -52,23 +54,48 @@ class GuardMiddleware(Middleware):
             await self._refuse(runtime, name, arguments, not_found("That customer", "customer_id"))
         try:
             return await call_next(context)
+        except ToolFailure as failure:
+            await self._audit_refused_action(context, runtime, name, arguments, failure)
+            raise
         except FastMCPValidationError as exc:
             cause = exc.__cause__
-            if isinstance(cause, PydanticValidationError):
-                raise from_validation_error(cause) from None
-            raise ToolFailure(ErrorCode.INVALID_ARGUMENT, str(exc)) from None
+            failure = (from_validation_error(cause) if isinstance(cause, PydanticValidationError)
+                       else ToolFailure(ErrorCode.INVALID_ARGUMENT, str(exc)))
+            await self._audit_refused_action(context, runtime, name, arguments, failure)
+            raise failure from None
         except (psycopg.OperationalError, PoolTimeout):
             raise ToolFailure(ErrorCode.UNAVAILABLE, UNAVAILABLE) from None
+        except ToolError as exc:
+            # FastMCP masks unexpected exceptions as a generic ToolError; an outage deserves a clear answer.
+            if isinstance(exc.__cause__, (psycopg.OperationalError, PoolTimeout)):
+                raise ToolFailure(ErrorCode.UNAVAILABLE, UNAVAILABLE) from None
+            raise
+
+    async def _audit_refused_action(self, context: MiddlewareContext[Any], runtime: Runtime, name: str,
+                                    arguments: dict[str, Any], failure: ToolFailure) -> None:
+        """Refusals of state-changing tools are audited even when the action engine never ran (bad input)."""
+        if failure.audited or context.fastmcp_context is None:
+            return
+        tool = await context.fastmcp_context.fastmcp.get_tool(name)
+        if tool is None or (tool.annotations is not None and tool.annotations.read_only_hint):
+            return
+        with contextlib.suppress(psycopg.OperationalError, PoolTimeout):
+            await self._write_refusal(runtime, name, arguments, failure)
+        failure.audited = True
 
     @staticmethod
-    async def _refuse(runtime: Runtime, tool: str, arguments: dict[str, Any], failure: ToolFailure) -> None:
+    async def _write_refusal(runtime: Runtime, tool: str, arguments: dict[str, Any], failure: ToolFailure) -> None:
         customer = arguments.get("customer_id")
-        try:
-            async with runtime.pool.connection() as conn:
-                await audit.record(conn, principal=runtime.principal(), server=runtime.server, tool=tool,
-                                   arguments=arguments, outcome=AuditOutcome.REFUSED.value,
-                                   customer_id=customer if isinstance(customer, int) else None,
-                                   error_code=failure.info.code.value, result={"message": failure.info.message})
-        except (psycopg.OperationalError, PoolTimeout):
-            pass  # the refusal stands even when it cannot be written down
+        async with runtime.pool.connection() as conn:
+            await audit.record(conn, principal=runtime.principal(), server=runtime.server, tool=tool,
+                               arguments=arguments, outcome=AuditOutcome.REFUSED.value,
+                               customer_id=customer if isinstance(customer, int) else None,
+                               error_code=failure.info.code.value,
+                               result={"message": failure.info.message, "field": failure.info.field})
+
+    async def _refuse(self, runtime: Runtime, tool: str, arguments: dict[str, Any], failure: ToolFailure) -> None:
+        # The refusal stands even when it cannot be written down.
+        with contextlib.suppress(psycopg.OperationalError, PoolTimeout):
+            await self._write_refusal(runtime, tool, arguments, failure)
+        failure.audited = True
         raise failure

@@ -163,3 +163,17 @@ async def test_policy_is_checked_again_when_the_confirmed_call_executes(make_ser
                                          raise_on_error=False)
     assert error_of(refused)["code"] == "policy_violation"
     assert "is cancelled, so it cannot be paused" in error_of(refused)["message"]
+
+
+async def test_bad_input_to_an_action_is_a_refused_attempt_in_the_audit_log(make_server, db) -> None:
+    customer, sub = await active_subscription(db)
+    async with memory_client(make_server("subscriptions")) as client:
+        for months in (7, "two"):
+            await client.call_tool("pause_subscription", {"customer_id": customer, "subscription_id": sub,
+                                                          "months": months}, raise_on_error=False)
+        await client.call_tool("get_subscription", {"customer_id": customer, "subscription_id": "x"},
+                               raise_on_error=False)
+    rows = await audit_rows(db)
+    assert [(r["tool"], r["outcome"], r["error_code"]) for r in rows] == [
+        ("pause_subscription", "refused", "invalid_argument")] * 2
+    assert rows[0]["arguments"]["months"] == 7 and rows[0]["result"]["field"] == "months"
