@@ -1,0 +1,183 @@
+"""Per-tool latency of the MCP servers over streamable HTTP, on the default demo data.
+
+    python -m bench.mcp_latency [--calls 50]
+
+Starts a throwaway embedded PostgreSQL, seeds the default demo data, serves each server with a
+real uvicorn on a free port, keeps one client session per server (as the orchestrator does) and
+calls every tool `--calls` times with arguments taken from the data. Reports p50 and p95, and each
+p50 as a ratio to get_delivery_estimate, a tool that does no database work: the ratio is what the
+database and the tool's own logic add on top of the protocol, and stays comparable across machines.
+Action tools are measured in their first phase (the confirmation request), plus one full
+ask-and-confirm cycle of pause_subscription.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import socket
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from datetime import datetime
+
+import psycopg
+import uvicorn
+from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
+from rich.console import Console
+from rich.table import Table
+
+from schemas.settings import Settings
+from servers.common.tokens import mint_token
+from servers.registry import builder
+from store.demo.generator import SeedConfig
+from store.demo.loader import seed
+from store.migrate import migrate
+
+SECRET = "bench-secret-" + "b" * 40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _serve(name: str, settings: Settings) -> tuple[uvicorn.Server, asyncio.Task, str]:
+    port = _free_port()
+    app = builder(name)(settings, transport="http").http_app(path="/mcp")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    return server, task, f"http://127.0.0.1:{port}/mcp"
+
+
+async def _sample(conn: psycopg.AsyncConnection, query: str) -> list[tuple]:
+    return await (await conn.execute(query)).fetchall()
+
+
+async def _cases(conn: psycopg.AsyncConnection) -> list[tuple[str, str, Callable[[int], dict]]]:
+    customers = await _sample(conn, "SELECT id, email FROM customers ORDER BY id LIMIT 200")
+    subs = await _sample(conn, "SELECT customer_id, id FROM subscriptions WHERE status = 'active' "
+                               "AND frequency = 'monthly' ORDER BY id")
+    orders = await _sample(conn, "SELECT o.customer_id, o.id, s.tracking_number, (SELECT sku FROM order_items i "
+                                 "WHERE i.order_id = o.id LIMIT 1) FROM orders o JOIN shipments s ON s.order_id = o.id "
+                                 "WHERE s.status = 'delivered' ORDER BY o.id LIMIT 200")
+    claims = await _sample(conn, "SELECT customer_id, id FROM damage_claims ORDER BY id") or [(1, 1)]
+
+    def pick(rows: list[tuple], i: int) -> tuple:
+        return rows[i % len(rows)]
+
+    address = {"line1": "Herzl St 10", "city": "Haifa", "postal_code": "3303110", "country_code": "IL"}
+    return [
+        ("shipping", "get_delivery_estimate", lambda i: {"country_code": "DE", "shipped_on": "2026-12-03"}),
+        ("customers", "identify_customer", lambda i: {"email": pick(customers, i)[1]}),
+        ("customers", "get_customer_profile", lambda i: {"customer_id": pick(customers, i)[0]}),
+        ("customers", "get_order_history", lambda i: {"customer_id": pick(customers, i)[0]}),
+        ("subscriptions", "get_subscription", lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
+        ("subscriptions", "list_subscriptions", lambda i: {"customer_id": pick(subs, i)[0]}),
+        ("subscriptions", "get_retention_offers",
+         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
+        ("subscriptions", "create_cancel_link",
+         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
+        ("subscriptions", "pause_subscription",
+         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"months": 2}),
+        ("subscriptions", "skip_month",
+         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"box_month": "2027-02-01"}),
+        ("subscriptions", "change_frequency",
+         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"frequency": "quarterly"}),
+        ("subscriptions", "change_address",
+         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"address": address}),
+        ("subscriptions", "cancel_subscription",
+         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
+        ("shipping", "track_shipment", lambda i: {"customer_id": pick(orders, i)[0], "order_id": pick(orders, i)[1]}),
+        ("shipping", "list_shipments", lambda i: {"customer_id": pick(orders, i)[0]}),
+        ("shipping", "report_missing_package",
+         lambda i: {"customer_id": pick(orders, i)[0], "order_id": pick(orders, i)[1]}),
+        ("damage", "get_claim_status", lambda i: dict(zip(("customer_id", "claim_id"), pick(claims, i)))),
+        ("damage", "request_photos", lambda i: dict(zip(("customer_id", "claim_id"), pick(claims, i)))),
+        ("damage", "create_damage_claim",
+         lambda i: {"customer_id": pick(orders, i)[0], "order_id": pick(orders, i)[1], "description": "broken jar",
+                    "items": [{"sku": pick(orders, i)[3], "damage_type": "broken"}]}),
+    ]
+
+
+async def run(calls: int) -> None:
+    console = Console(width=150)
+    with tempfile.TemporaryDirectory(prefix="levhaolam-bench-") as data_dir:
+        os.environ.pop("DATABASE_URL", None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            pg = pgserver.get_server(os.path.join(data_dir, "pgdata"), cleanup_mode="stop")
+        url = pg.get_uri()
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await migrate(conn)
+            config = SeedConfig()
+            await seed(conn, config)
+            cases = await _cases(conn)
+        settings = Settings(_env_file=None, DATABASE_URL=url, LEVHAOLAM_JWT_SECRET=SECRET,
+                            LEVHAOLAM_CANCEL_LINK_KEY=base64.b64encode(os.urandom(32)).decode())
+        token = mint_token(SECRET, subject="bench", scope="staff", tools=["*"])
+        servers = {name: await _serve(name, settings) for name in {c[0] for c in cases}}
+        clients = {name: Client(StreamableHttpTransport(u, headers={"Authorization": f"Bearer {token}"}))
+                   for name, (_, _, u) in servers.items()}
+        for client in clients.values():
+            await client.__aenter__()
+        results: dict[str, tuple[float, float, str]] = {}
+        try:
+            for server_name, tool, args in cases:
+                client = clients[server_name]
+                await client.call_tool(tool, args(0), raise_on_error=False)  # warm-up
+                timings, outcome = [], "ok"
+                for i in range(calls):
+                    started = time.perf_counter()
+                    result = await client.call_tool(tool, args(i), raise_on_error=False)
+                    timings.append((time.perf_counter() - started) * 1000)
+                    if result.is_error:
+                        outcome = "refused (policy)"
+                results[f"{server_name}.{tool}"] = (statistics.median(timings),
+                                                    statistics.quantiles(timings, n=20)[18], outcome)
+            timings = []
+            subs = [c for c in cases if c[1] == "pause_subscription"][0][2]
+            for i in range(calls):
+                started = time.perf_counter()
+                first = await clients["subscriptions"].call_tool("pause_subscription", subs(1000 + i),
+                                                                 raise_on_error=False)
+                if not first.is_error:
+                    await clients["subscriptions"].call_tool("pause_subscription", subs(1000 + i) | {
+                        "confirmation_token": first.structured_content["confirmation_token"]}, raise_on_error=False)
+                timings.append((time.perf_counter() - started) * 1000)
+            results["subscriptions.pause_subscription (ask + confirm)"] = (
+                statistics.median(timings), statistics.quantiles(timings, n=20)[18], "ok")
+        finally:
+            for client in clients.values():
+                await client.__aexit__(None, None, None)
+            for server, task, _ in servers.values():
+                server.should_exit = True
+                await task
+        baseline = results["shipping.get_delivery_estimate"][0]
+        table = Table("tool", "p50 ms", "p95 ms", "p50 / baseline", "result",
+                      title=f"MCP over streamable HTTP, {calls} calls each, demo data ({config.customers} customers, "
+                            f"{config.tickets} tickets), {datetime.now():%Y-%m-%d}")
+        for name, (p50, p95, outcome) in results.items():
+            table.add_row(name, f"{p50:.1f}", f"{p95:.1f}", f"{p50 / baseline:.2f}", outcome)
+        console.print(table)
+        console.print(f"baseline get_delivery_estimate p50 = {baseline:.1f} ms (protocol + HTTP, no database)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=50)
+    asyncio.run(run(parser.parse_args().calls))
+
+
+if __name__ == "__main__":
+    main()
