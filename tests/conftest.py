@@ -35,13 +35,26 @@ async def empty_db(admin_url: str) -> AsyncIterator[str]:
         yield url
 
 
+def _name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 @pytest.fixture(scope="session")
 async def migrated_template(admin_url: str) -> AsyncIterator[str]:
     """A migrated database that tests copy (CREATE DATABASE ... TEMPLATE) instead of migrating each time."""
     async with scratch_database(admin_url) as url:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
             await migrate(connection)
-        yield urlsplit(url).path.lstrip("/")
+        yield _name(url)
+
+
+@pytest.fixture(scope="session")
+async def seeded_template(admin_url: str, migrated_template: str) -> AsyncIterator[str]:
+    """The migrated template plus the small demo data; never connected to while tests copy it."""
+    async with scratch_database(admin_url, template=migrated_template) as url:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+            await seed(connection, SMALL)
+        yield _name(url)
 
 
 @pytest.fixture
@@ -57,12 +70,9 @@ async def conn(migrated_db: str) -> AsyncIterator[psycopg.AsyncConnection]:
 
 
 @pytest.fixture(scope="session")
-async def seeded_db(admin_url: str) -> AsyncIterator[str]:
-    """One database with the small demo data, shared read-only by the tests of a session."""
-    async with scratch_database(admin_url) as url:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-            await migrate(connection)
-            await seed(connection, SMALL)
+async def seeded_db(admin_url: str, seeded_template: str) -> AsyncIterator[str]:
+    """The small demo data, shared read-only by the tests of a session."""
+    async with scratch_database(admin_url, template=seeded_template) as url:
         yield url
 
 

@@ -9,7 +9,6 @@ import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -21,9 +20,7 @@ from schemas.settings import Settings
 from servers.common.principal import Principal
 from servers.common.tokens import mint_token
 from servers.registry import builder
-from store.demo.loader import seed
-from store.migrate import migrate
-from tests.conftest import AS_OF, SMALL
+from tests.conftest import AS_OF
 from tests.pg import scratch_database
 
 JWT_SECRET = "test-secret-" + "x" * 40
@@ -44,15 +41,6 @@ def error_of(result: Any) -> dict:
     """The typed error of a failed tool call."""
     assert result.is_error, result
     return json.loads(result.content[0].text)
-
-
-@pytest.fixture(scope="session")
-async def seeded_template(admin_url: str) -> AsyncIterator[str]:
-    async with scratch_database(admin_url) as url:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            await migrate(conn)
-            await seed(conn, SMALL)
-        yield urlsplit(url).path.lstrip("/")
 
 
 @pytest.fixture
