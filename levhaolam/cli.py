@@ -221,7 +221,7 @@ async def rules(category: Annotated[str | None, typer.Argument(help="One of the 
         out.print()
 
 
-DEFAULT_PORTS = {"customers": 8101, "subscriptions": 8102, "shipping": 8103, "damage": 8104}
+DEFAULT_PORTS = {"customers": 8101, "subscriptions": 8102, "shipping": 8103, "damage": 8104, "analytics": 8105}
 
 
 @app.command("serve")

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     cancel_link_base_url: str = Field(default="https://levhaolam.com/account/cancel",
                                       validation_alias="LEVHAOLAM_CANCEL_LINK_BASE_URL")
 
+    analytics_timeout_ms: int = Field(default=5_000, ge=100, le=120_000, validation_alias="LEVHAOLAM_ANALYTICS_TIMEOUT_MS",
+                                      description="Statement timeout of every analytics query.")
+
     @field_validator("jwt_secret")
     @classmethod
     def _secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:

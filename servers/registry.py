@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from fastmcp import FastMCP
 
-SERVERS = ("customers", "subscriptions", "shipping", "damage")
+SERVERS = ("customers", "subscriptions", "shipping", "damage", "analytics")
 
 
 def builder(name: str) -> Callable[..., FastMCP]:

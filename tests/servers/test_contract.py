@@ -43,7 +43,7 @@ def test_every_tool_has_a_description_and_annotations() -> None:
             annotations = tool["annotations"]
             assert {"readOnlyHint", "destructiveHint", "idempotentHint"} <= set(annotations), tool["name"]
             assert "outputSchema" in tool, tool["name"]
-            if not annotations["readOnlyHint"] and tool["name"] not in ("create_cancel_link",):
+            if not annotations["readOnlyHint"] and tool["name"] not in ("create_cancel_link", "record_learning"):
                 # Every state-changing tool takes part in the two-phase protocol.
                 assert {"confirmation_token", "idempotency_key"} <= set(tool["inputSchema"]["properties"])
 

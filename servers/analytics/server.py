@@ -1,0 +1,247 @@
+"""Analytics MCP server (Dash-style): the six context layers, safe read-only SQL, saved queries,
+learnings, charts, and `ask` that answers a plain-language question end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from fastmcp import Context, FastMCP
+from fastmcp.tools.base import ToolResult
+from fastmcp.utilities.types import Image
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from schemas.analytics import (
+    Answer,
+    BusinessRules,
+    Learning,
+    LearningList,
+    QueryResult,
+    SavedQueryList,
+    TableInfo,
+    TableList,
+)
+from schemas.categories import UnknownCategoryError, parse_category
+from schemas.errors import ErrorCode
+from schemas.settings import Settings
+from servers.analytics import answers, charts, context, offline, sql_guard
+from servers.analytics.executor import MAX_ROWS_LIMIT, QueryFailed, run_read_only
+from servers.common.app import READ_ONLY, Transport, create_server
+from servers.common.errors import ToolFailure, invalid, not_found
+from servers.common.principal import Principal
+from servers.common.runtime import Clock, Runtime, runtime_of, utc_now
+
+INSTRUCTIONS = """Analytics over Lev Haolam's support history (tickets, dialogues, AI vs human, agent tasks, rules).
+Start with ask for common questions. To write SQL: read list_tables / describe_table, get_business_rules (metric
+definitions), list_saved_queries (vetted patterns) and search_learnings; then run_sql with one SELECT. When a query
+was wrong and you found the fix, record_learning. All SQL is read-only, time-limited and row-capped."""
+
+CHANNELS = ("email", "web_widget", "whatsapp", "facebook", "telegram", "sms")
+MaxRows = Annotated[int, Field(ge=1, le=MAX_ROWS_LIMIT, description="Rows to return at most; the result says if more existed")]
+
+
+def _runtime(ctx: Context) -> Runtime:
+    return runtime_of(ctx)
+
+
+async def list_tables(ctx: Context) -> TableList:
+    """The support tables analytics can query, with what each column means (live schema + documentation)."""
+    async with _runtime(ctx).pool.connection() as conn:
+        return TableList(tables=await context.live_tables(conn))
+
+
+async def describe_table(name: Annotated[str, Field(max_length=100, description="A table from list_tables")],
+                         ctx: Context) -> TableInfo:
+    """Columns, types, meanings and caveats of one table."""
+    async with _runtime(ctx).pool.connection() as conn:
+        tables = {t.name: t for t in await context.live_tables(conn)}
+    if name not in tables:
+        raise not_found_table(name)
+    return tables[name]
+
+
+def not_found_table(name: str) -> ToolFailure:
+    return ToolFailure(ErrorCode.NOT_FOUND, f"no table {name!r} for analytics; tables: {', '.join(context.ALLOWED_TABLES)}",
+                       "name")
+
+
+async def get_business_rules(ctx: Context) -> BusinessRules:
+    """Metric definitions (resolution rate, handled by AI, response time, stuck, ...) and the active rules of
+    every support category. Use them so numbers mean what the business means."""
+    async with _runtime(ctx).pool.connection() as conn:
+        rules = await context.category_rules(conn)
+    return BusinessRules(rules=context.business_rules(), category_rules=rules)
+
+
+async def list_saved_queries() -> SavedQueryList:
+    """Vetted query patterns with their parameters: prefer them to writing SQL."""
+    return SavedQueryList(queries=list(context.saved_queries().values()))
+
+
+def _coerce(query_name: str, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    saved = context.saved_queries()[query_name]
+    known = {p.name for p in saved.params}
+    for extra in set(params) - known:
+        raise invalid(f"params.{extra}", f"{query_name} has no parameter {extra!r}; it takes {', '.join(sorted(known))}")
+    values: dict[str, Any] = {}
+    for p in saved.params:
+        raw = params.get(p.name, None if p.default in (None, "null") else p.default)
+        if raw is None and p.name == "now":
+            raw = now
+        if raw is None:
+            if p.default is None:
+                raise invalid(f"params.{p.name}", f"{query_name} needs {p.name}: {p.description}")
+            values[p.name] = None
+            continue
+        try:
+            if p.type == "timestamptz":
+                parsed = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+                if isinstance(parsed, date) and not isinstance(parsed, datetime):
+                    parsed = datetime.combine(parsed, time())
+                values[p.name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)
+            elif p.type == "int":
+                values[p.name] = int(raw)
+            elif p.type == "category":
+                values[p.name] = parse_category(str(raw)).value
+            elif p.type == "channel":
+                if str(raw) not in CHANNELS:
+                    raise ValueError(f"expected one of {', '.join(CHANNELS)}")
+                values[p.name] = str(raw)
+        except UnknownCategoryError as exc:
+            raise invalid(f"params.{p.name}", str(exc)) from None
+        except (TypeError, ValueError) as exc:
+            raise invalid(f"params.{p.name}", f"not a valid {p.type}: {exc}") from None
+    return values
+
+
+async def _run_saved(runtime: Runtime, name: str, params: dict[str, Any], max_rows: int) -> QueryResult:
+    if name not in context.saved_queries():
+        raise ToolFailure(ErrorCode.NOT_FOUND, f"no saved query {name!r}; see list_saved_queries", "name")
+    values = _coerce(name, params, runtime.clock())
+    try:
+        return await run_read_only(runtime.pool, context.saved_queries()[name].sql, values, max_rows=max_rows,
+                                   timeout_ms=runtime.settings.analytics_timeout_ms)
+    except QueryFailed as exc:
+        raise ToolFailure(ErrorCode.INVALID_ARGUMENT, str(exc), "params") from None
+
+
+async def run_saved_query(
+    name: Annotated[str, Field(max_length=100, description="A query from list_saved_queries")],
+    ctx: Context,
+    params: Annotated[dict[str, Any], Field(description="Parameter values by name; ISO dates for timestamptz")] = {},  # noqa: B006
+    max_rows: MaxRows = 200,
+) -> QueryResult:
+    """Run a vetted query with parameters (read-only)."""
+    return await _run_saved(_runtime(ctx), name, params, max_rows)
+
+
+async def run_sql(
+    sql: Annotated[str, Field(min_length=1, max_length=20_000, description="Exactly one SELECT (or WITH ... SELECT)")],
+    ctx: Context,
+    max_rows: MaxRows = 100,
+) -> QueryResult:
+    """Run one read-only SELECT over the support tables: checked by a parser, run as a SELECT-only role in a
+    READ ONLY transaction with a 5 s timeout; results over max_rows are truncated and marked so."""
+    try:
+        sql_guard.check(sql)
+    except sql_guard.UnsafeQuery as exc:
+        raise invalid("sql", str(exc)) from None
+    try:
+        runtime = _runtime(ctx)
+        return await run_read_only(runtime.pool, sql, None, max_rows=max_rows,
+                                   timeout_ms=runtime.settings.analytics_timeout_ms)
+    except QueryFailed as exc:
+        raise invalid("sql", str(exc)) from None
+
+
+async def record_learning(
+    question: Annotated[str, Field(min_length=3, max_length=2000, description="The question being answered")],
+    mistake: Annotated[str, Field(min_length=3, max_length=4000, description="What was wrong")],
+    fix: Annotated[str, Field(min_length=3, max_length=4000, description="What is right, to remember next time")],
+    ctx: Context,
+    sql: Annotated[str | None, Field(max_length=20_000, description="The corrected SQL")] = None,
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]], Field(max_length=10)] = [],  # noqa: B006
+) -> Learning:
+    """Remember a mistake and its fix (e.g. 'handled by AI means handled_by = ai, not ai_answered_at'), so later
+    answers are grounded in it."""
+    runtime = _runtime(ctx)
+    async with runtime.pool.connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO analytics_learnings (question, mistake, fix, sql, tags, created_by) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id", (question, mistake, fix, sql, tags,
+                                                             runtime.principal().subject))
+        row = await cur.fetchone()
+    assert row is not None
+    return Learning(id=row[0], question=question, mistake=mistake, fix=fix, sql=sql, tags=tags)
+
+
+async def search_learnings(
+    query: Annotated[str, Field(min_length=1, max_length=500, description="Words from the question or a tag")],
+    ctx: Context,
+    limit: Annotated[int, Field(ge=1, le=50)] = 5,
+) -> LearningList:
+    """Earlier mistakes and fixes relevant to a question."""
+    async with _runtime(ctx).pool.connection() as conn:
+        return LearningList(learnings=await context.search_learnings(conn, query, limit))
+
+
+async def make_chart(
+    kind: Annotated[charts.ChartKind, Field(description="bar or line")],
+    x: Annotated[str, Field(description="Column for the x axis")],
+    y: Annotated[str, Field(description="Numeric column for the y axis")],
+    data: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000, description="Rows, e.g. from run_sql")],
+    title: Annotated[str, Field(max_length=200)] = "",
+) -> ToolResult:
+    """A chart of rows: returns the PNG image and the Vega-Lite spec (structured content)."""
+    try:
+        spec = charts.vega_lite(data, kind, x, y, title)
+    except charts.ChartError as exc:
+        raise invalid("data", str(exc)) from None
+    png = await asyncio.to_thread(charts.render_png, spec)
+    return ToolResult(content=[Image(data=png, format="png").to_image_content()], structured_content={"vega_lite": spec})
+
+
+async def answer_offline(runtime: Runtime, question: str) -> Answer:
+    plan = offline.plan(question, runtime.clock())
+    if plan is None:
+        return Answer(question=question, answered=False,
+                      answer=f"{answers.CANNOT}: it does not match a vetted query. Try asking about ticket counts, "
+                             "categories, channels, AI vs human, resolution rate, response times, stuck tickets, "
+                             "ratings or AI cost, for a period such as 'this week' or 'last month'.")
+    result = await _run_saved(runtime, plan.query, plan.params, max_rows=500)
+    figure = answers.key_figure(plan, result)
+    if figure is None:
+        return Answer(question=question, answered=False, answer=f"{answers.CANNOT}: there is no data for that.",
+                      query=plan.query, result=result)
+    saved = context.saved_queries()[plan.query]
+    chart = None
+    if saved.chart and result.rows:
+        chart = charts.vega_lite(charts.records(result), saved.chart["kind"], saved.chart["x"], saved.chart["y"],
+                                 saved.description.split(":")[0].split(".")[0])
+    params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in plan.params.items() if v is not None}
+    return Answer(question=question, answered=True, answer=answers.sentence(plan, figure, result), key_figure=figure,
+                  query=plan.query, params=params, period=plan.period.label if plan.period else None, result=result,
+                  chart=chart)
+
+
+async def ask(
+    question: Annotated[str, Field(min_length=3, max_length=1000, description="A question in plain language")],
+    ctx: Context,
+) -> Answer:
+    """Answer a question about support end to end: the numbers, a one-sentence answer, the data and a chart spec.
+    Says "I can't answer that reliably" instead of guessing."""
+    return await answer_offline(_runtime(ctx), question)
+
+
+def build(settings: Settings | None = None, *, transport: Transport = "memory", clock: Clock = utc_now,
+          local_principal: Principal | None = None) -> FastMCP:
+    mcp = create_server("analytics", INSTRUCTIONS, settings, transport=transport, clock=clock,
+                        local_principal=local_principal)
+    for fn in (list_tables, describe_table, get_business_rules, list_saved_queries, run_saved_query, run_sql,
+               search_learnings, make_chart, ask):
+        mcp.tool(fn, annotations=READ_ONLY)
+    mcp.tool(record_learning, annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False,
+                                                          idempotentHint=False, openWorldHint=False))
+    return mcp
