@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import psycopg
@@ -271,6 +272,45 @@ async def token(
     listed = [t.strip() for t in tools.split(",") if t.strip()]
     out.print(mint_token(settings.jwt_secret.get_secret_value(), subject=subject, scope=scope, tools=listed,
                          ttl_seconds=ttl, customer_id=customer_id), soft_wrap=True, highlight=False)
+
+
+@app.command("ask")
+@command
+async def ask_command(
+    question: Annotated[str, typer.Argument(help="A question about support, e.g. 'How many tickets did the AI handle "
+                                                 "this week?'")],
+    chart_dir: Annotated[Path, typer.Option(help="Where to save the answer's chart (PNG)")] = Path("charts"),
+) -> None:
+    """Answer a question about support with numbers, a table and a chart (through the analytics MCP server)."""
+    import json
+    import re
+
+    from fastmcp import Client
+
+    from servers.analytics.charts import render_png
+    from servers.analytics.server import build
+
+    settings = load_settings()
+    async with await connect(settings) as conn:
+        await migrate(conn)
+    async with Client(build(settings)) as client:
+        result = await client.call_tool("ask", {"question": question}, raise_on_error=False)
+    if result.is_error:
+        raise CliError(json.loads(result.content[0].text).get("message", "the question was refused"))
+    answer = result.structured_content
+    out.print(answer["answer"], highlight=False)
+    data = answer.get("result")
+    if answer["answered"] and data and data["rows"] and len(data["columns"]) > 1:
+        table = Table(*data["columns"], title=answer.get("period") or None)
+        for row in data["rows"][:25]:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+    if answer.get("chart"):
+        chart_dir.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:60] or "chart"
+        path = chart_dir / f"{slug}.png"
+        path.write_bytes(await asyncio.to_thread(render_png, answer["chart"]))
+        out.print(f"Chart saved to {path}")
 
 
 @app.command("doctor")

@@ -164,3 +164,20 @@ def test_doctor_fails_when_the_database_is_unreachable() -> None:
     result = run("doctor", env={"DATABASE_URL": f"postgresql://u:pw@127.0.0.1:{_closed_port()}/x", "COLUMNS": "250"})
     assert result.returncode == 1
     assert "FAIL" in result.stdout and "Connection refused" in result.stdout
+
+
+def test_ask_prints_the_answer_and_a_table_and_saves_the_chart(seeded_db: str, tmp_path: Path) -> None:
+    result = run("ask", "Which category has the most tickets?", "--chart-dir", str(tmp_path / "charts"),
+                 env={"DATABASE_URL": seeded_db, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Top category the last 90 days: ")
+    assert "share_pct" in result.stdout
+    [chart] = (tmp_path / "charts").glob("*.png")
+    assert chart.name == "which-category-has-the-most-tickets.png" and chart.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_ask_says_when_it_cannot_answer(seeded_db: str, tmp_path: Path) -> None:
+    result = run("ask", "What's the weather in Haifa?", "--chart-dir", str(tmp_path),
+                 env={"DATABASE_URL": seeded_db})
+    assert result.returncode == 0 and result.stdout.startswith("I can't answer that reliably")
+    assert not list(tmp_path.glob("*.png"))

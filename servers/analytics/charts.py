@@ -70,6 +70,8 @@ def render_png(spec: dict[str, Any]) -> bytes:
         axes.set_xlabel(spec["encoding"]["x"]["title"])
         axes.set_ylabel(spec["encoding"]["y"]["title"])
         axes.tick_params(axis="x", labelrotation=35)
+        for label in axes.get_xticklabels():
+            label.set_horizontalalignment("right")
         axes.grid(axis="y", alpha=0.3)
         figure.tight_layout()
         buffer = io.BytesIO()

@@ -38,6 +38,13 @@ UNSUPPORTED = re.compile(r"\b(19|20)\d{2}\b|quarter|this year|last year|\babout\
                          r"language|refund amount|revenue")
 
 
+# The vetted queries have no country filter: a question naming a country is refused, not answered for all.
+COUNTRY = re.compile(r"\b(israel|united states|usa|america|canada|uk|united kingdom|britain|england|ireland|germany|"
+                     r"france|netherlands|holland|belgium|austria|switzerland|italy|spain|portugal|sweden|norway|"
+                     r"denmark|finland|poland|czech|australia|new zealand|south africa|brazil|argentina|mexico|japan|"
+                     r"china|india|russia|ukraine|europe|asia|africa)\b")
+
+
 @dataclass(frozen=True)
 class Period:
     start: datetime
@@ -118,7 +125,7 @@ def find_channel(text: str) -> str | None:
 def plan(question: str, now: datetime) -> Plan | None:
     """The vetted query that answers `question`, or None when it cannot be answered reliably."""
     text = " ".join(question.lower().replace("’", "'").split())
-    if UNSUPPORTED.search(text):
+    if UNSUPPORTED.search(text) or COUNTRY.search(text):
         return None
     asked = parse_period(text, now)
     period = asked or Period(now - timedelta(days=90), now, "the last 90 days")

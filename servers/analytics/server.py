@@ -219,7 +219,7 @@ async def answer_offline(runtime: Runtime, question: str) -> Answer:
     chart = None
     if saved.chart and result.rows:
         chart = charts.vega_lite(charts.records(result), saved.chart["kind"], saved.chart["x"], saved.chart["y"],
-                                 saved.description.split(":")[0].split(".")[0])
+                                 question.strip())
     params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in plan.params.items() if v is not None}
     return Answer(question=question, answered=True, answer=answers.sentence(plan, figure, result), key_figure=figure,
                   query=plan.query, params=params, period=plan.period.label if plan.period else None, result=result,
@@ -240,8 +240,12 @@ def build(settings: Settings | None = None, *, transport: Transport = "memory", 
     mcp = create_server("analytics", INSTRUCTIONS, settings, transport=transport, clock=clock,
                         local_principal=local_principal)
     for fn in (list_tables, describe_table, get_business_rules, list_saved_queries, run_saved_query, run_sql,
-               search_learnings, make_chart, ask):
+               search_learnings, ask):
         mcp.tool(fn, annotations=READ_ONLY)
+    # The PNG travels as image content; the structured part is the Vega-Lite spec of the same chart.
+    mcp.tool(make_chart, annotations=READ_ONLY, output_schema={
+        "type": "object", "properties": {"vega_lite": {"type": "object", "description": "Vega-Lite v5 spec"}},
+        "required": ["vega_lite"]})
     mcp.tool(record_learning, annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False,
                                                           idempotentHint=False, openWorldHint=False))
     return mcp
