@@ -226,21 +226,38 @@ async def answer_offline(runtime: Runtime, question: str) -> Answer:
                   chart=chart)
 
 
-async def ask(
-    question: Annotated[str, Field(min_length=3, max_length=1000, description="A question in plain language")],
-    ctx: Context,
-) -> Answer:
-    """Answer a question about support end to end: the numbers, a one-sentence answer, the data and a chart spec.
-    Says "I can't answer that reliably" instead of guessing."""
-    return await answer_offline(_runtime(ctx), question)
+def make_ask(model: Any | None) -> Any:
+    """The ask tool: with a model, the analytics agent writes grounded SQL; without one, vetted queries answer."""
+
+    async def ask(
+        question: Annotated[str, Field(min_length=3, max_length=1000, description="A question in plain language")],
+        ctx: Context,
+    ) -> Answer:
+        """Answer a question about support end to end: the numbers, a one-sentence answer, the data and a chart
+        spec. Says "I can't answer that reliably" instead of guessing."""
+        runtime = _runtime(ctx)
+        if model is None:
+            return await answer_offline(runtime, question)
+        from servers.analytics.agent import answer_with_model
+
+        return await answer_with_model(runtime, model, question)
+
+    return ask
 
 
 def build(settings: Settings | None = None, *, transport: Transport = "memory", clock: Clock = utc_now,
-          local_principal: Principal | None = None) -> FastMCP:
+          local_principal: Principal | None = None, model: Any | None = None) -> FastMCP:
+    """`model`: an openai-agents Model for ask; by default the configured OpenAI model, or offline without a key."""
+    settings = settings or Settings()
+    if model is None:
+        from servers.analytics.agent import default_model
+
+        key = settings.openai_api_key
+        model = default_model(key.get_secret_value() if key else None)
     mcp = create_server("analytics", INSTRUCTIONS, settings, transport=transport, clock=clock,
                         local_principal=local_principal)
     for fn in (list_tables, describe_table, get_business_rules, list_saved_queries, run_saved_query, run_sql,
-               search_learnings, ask):
+               search_learnings, make_ask(model)):
         mcp.tool(fn, annotations=READ_ONLY)
     # The PNG travels as image content; the structured part is the Vega-Lite spec of the same chart.
     mcp.tool(make_chart, annotations=READ_ONLY, output_schema={

@@ -1,0 +1,76 @@
+"""p50 time of every vetted analytics query on the configured database (use the large demo scale).
+
+    levhaolam seed --customers 100000 --tickets 1000000      # once, into an empty database
+    python -m bench.analytics_queries [--runs 7]
+
+Runs each saved query as the analytics server does (SELECT-only role, READ ONLY transaction, row
+cap), over a 7-day and a 90-day window ending at the newest ticket, and reports p50 and the ratio
+to a full `count(*)` of support_threads_data measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+import warnings
+from datetime import timedelta
+
+from rich.console import Console
+from rich.table import Table
+
+from schemas.settings import Settings
+from servers.analytics.context import saved_queries
+from servers.analytics.executor import run_read_only
+from store.database import database_url, open_pool
+from store.migrate import migrate
+
+
+async def _p50(pool, sql: str, params: dict | None, runs: int) -> float:
+    await run_read_only(pool, sql, params, max_rows=500, timeout_ms=60_000)  # warm-up
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await run_read_only(pool, sql, params, max_rows=500, timeout_ms=60_000)
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+async def run(runs: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        url = database_url(Settings())
+    async with open_pool(url, max_size=2) as pool:
+        async with pool.connection() as conn:
+            await conn.set_autocommit(True)
+            await migrate(conn)
+            row = await (await conn.execute("SELECT count(*), max(created_at) FROM support_threads_data")).fetchone()
+        assert row is not None and row[0], "the database has no tickets; run `levhaolam seed` first"
+        tickets, now = row
+        baseline = await _p50(pool, "SELECT count(*) FROM support_threads_data", None, runs)
+        table = Table("query", "window", "p50 ms", "p50 / full count(*)",
+                      title=f"Saved analytics queries, {tickets:,} tickets, p50 of {runs} runs")
+        for name, query in saved_queries().items():
+            for days in (7, 90):
+                params: dict = {}
+                for p in query.params:
+                    params[p.name] = {"start": now - timedelta(days=days), "end": now, "now": now}.get(
+                        p.name, int(p.default) if p.type == "int" and p.default else None)
+                if not any(p.name == "start" for p in query.params) and days == 90:
+                    continue
+                p50 = await _p50(pool, query.sql, params, runs)
+                table.add_row(name, f"{days} days" if any(p.name == "start" for p in query.params) else "-",
+                              f"{p50:.1f}", f"{p50 / baseline:.2f}")
+        Console(width=120).print(table)
+        Console().print(f"baseline: full count(*) of support_threads_data p50 = {baseline:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    asyncio.run(run(parser.parse_args().runs))
+
+
+if __name__ == "__main__":
+    main()
