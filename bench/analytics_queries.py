@@ -1,7 +1,7 @@
 """p50 time of every vetted analytics query on the configured database (use the large demo scale).
 
     levhaolam seed --customers 100000 --tickets 1000000      # once, into an empty database
-    python -m bench.analytics_queries [--runs 7]
+    .venv/bin/python -m bench.analytics_queries [--runs 7]
 
 Runs each saved query as the analytics server does (SELECT-only role, READ ONLY transaction, row
 cap), over a 7-day and a 90-day window ending at the newest ticket, and reports p50 and the ratio

@@ -1,6 +1,6 @@
 """Per-tool latency of the MCP servers over streamable HTTP, on the default demo data.
 
-    python -m bench.mcp_latency [--calls 50]
+    .venv/bin/python -m bench.mcp_latency [--calls 50]
 
 Starts a throwaway embedded PostgreSQL, seeds the default demo data, serves each server with a
 real uvicorn on a free port, keeps one client session per server (as the orchestrator does) and

@@ -80,3 +80,16 @@ async def seeded_db(admin_url: str, seeded_template: str) -> AsyncIterator[str]:
 async def seeded(seeded_db: str) -> AsyncIterator[psycopg.AsyncConnection]:
     async with await psycopg.AsyncConnection.connect(seeded_db, autocommit=True) as connection:
         yield connection
+
+
+@pytest.fixture
+async def db_url(admin_url: str, seeded_template: str) -> AsyncIterator[str]:
+    """A private copy of the seeded database: the test may change it freely."""
+    async with scratch_database(admin_url, template=seeded_template) as url:
+        yield url
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as connection:
+        yield connection

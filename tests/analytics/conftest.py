@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.servers.conftest import memory_client  # noqa: F401 - shared fixtures below
-from tests.servers.conftest import db, db_url, make_server  # noqa: F401
+from tests.servers.conftest import make_server, memory_client  # noqa: F401 - make_server is a fixture
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from servers.common.principal import Principal
 from servers.common.tokens import mint_token
 from servers.registry import builder
 from tests.conftest import AS_OF
-from tests.pg import scratch_database
 
 JWT_SECRET = "test-secret-" + "x" * 40
 CANCEL_KEY = base64.b64encode(bytes(range(32))).decode()
@@ -41,19 +40,6 @@ def error_of(result: Any) -> dict:
     """The typed error of a failed tool call."""
     assert result.is_error, result
     return json.loads(result.content[0].text)
-
-
-@pytest.fixture
-async def db_url(admin_url: str, seeded_template: str) -> AsyncIterator[str]:
-    """A private copy of the seeded database: tests may change it freely."""
-    async with scratch_database(admin_url, template=seeded_template) as url:
-        yield url
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
-    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
-        yield conn
 
 
 ServerFactory = Callable[..., FastMCP]
