@@ -39,6 +39,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The PostgreSQL store: migrations and checks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+knowledge_app = typer.Typer(help="The knowledge base: ingest documents and past answers.", no_args_is_help=True)
+app.add_typer(knowledge_app, name="knowledge")
 
 out = Console()
 err = Console(stderr=True)
@@ -222,7 +224,8 @@ async def rules(category: Annotated[str | None, typer.Argument(help="One of the 
         out.print()
 
 
-DEFAULT_PORTS = {"customers": 8101, "subscriptions": 8102, "shipping": 8103, "damage": 8104, "analytics": 8105}
+DEFAULT_PORTS = {"customers": 8101, "subscriptions": 8102, "shipping": 8103, "damage": 8104, "analytics": 8105,
+                 "knowledge": 8106}
 
 
 @app.command("serve")
@@ -311,6 +314,82 @@ async def ask_command(
         path = chart_dir / f"{slug}.png"
         path.write_bytes(await asyncio.to_thread(render_png, answer["chart"]))
         out.print(f"Chart saved to {path}")
+
+
+def _knowledge_parts(settings: Settings):  # noqa: ANN202 - (store, embedder), imported lazily: torch is heavy
+    from servers.knowledge.embeddings import embedder_for
+    from servers.knowledge.server import store_for
+
+    key = settings.openai_api_key
+    return store_for(settings), embedder_for(key.get_secret_value() if key else None)
+
+
+def _print_ingest(report, title: str) -> None:  # noqa: ANN001 - servers.knowledge.ingest.IngestReport
+    table = Table("source", "namespace", "status", "passages", "duplicates", title=title)
+    for f in report.files:
+        table.add_row(f.source, f.namespace or "-", f.status if f.status != "failed" else f"[red]failed[/]: {f.reason}",
+                      str(f.chunks), str(f.duplicates))
+    out.print(table)
+
+
+async def _run_with_progress(label: str, job) -> object:  # noqa: ANN001 - a coroutine factory taking a callback
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task(label, total=None)
+
+        def advance(done: int, total: int, name: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"{label}: {name}")
+
+        return await job(advance)
+
+
+@knowledge_app.command("ingest")
+@command
+async def knowledge_ingest(
+    path: Annotated[Path, typer.Argument(help="A .md, .json or .csv file, or a folder of them")],
+    namespace: Annotated[str | None, typer.Option(help="Put everything in this namespace (else per file)")] = None,
+) -> None:
+    """Chunk, embed and store documents; an unchanged file is skipped, a changed one replaces its passages."""
+    from servers.knowledge.ingest import ingest_path, valid_namespace
+
+    if namespace is not None and not valid_namespace(namespace):
+        from schemas.knowledge import AREA_NAMESPACES
+
+        raise CliError(f"--namespace: {namespace!r} is not one of {', '.join(AREA_NAMESPACES)}")
+    if not path.exists():
+        raise CliError(f"{path} does not exist")
+    settings = load_settings()
+    store, embedder = _knowledge_parts(settings)
+    url = database_url(settings)
+    async with await connect(settings) as conn:
+        await migrate(conn)
+    from store.database import open_pool
+
+    async with open_pool(url, max_size=2, timeout_s=settings.db_connect_timeout_s) as pool:
+        report = await _run_with_progress("ingesting", lambda cb: ingest_path(pool, store, embedder, path, namespace,
+                                                                              cb))
+    _print_ingest(report, f"Ingested {path}")
+    if report.failed:
+        raise CliError(f"{len(report.failed)} file(s) could not be ingested (see above); the others landed")
+
+
+@knowledge_app.command("import-examples")
+@command
+async def knowledge_import_examples(
+    per_category: Annotated[int, typer.Option(min=1, max=500, help="Examples to keep per category")] = 40,
+) -> None:
+    """Turn the best human-approved, well-rated answers in support_threads_data into few-shot examples."""
+    from servers.knowledge.ingest import import_examples
+    from store.database import open_pool
+
+    settings = load_settings()
+    store, embedder = _knowledge_parts(settings)
+    async with await connect(settings) as conn:
+        await migrate(conn)
+    async with open_pool(database_url(settings), max_size=2, timeout_s=settings.db_connect_timeout_s) as pool:
+        report = await _run_with_progress("importing", lambda cb: import_examples(pool, store, embedder,
+                                                                                  per_category, cb))
+    _print_ingest(report, "Few-shot examples")
 
 
 @app.command("doctor")

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     pinecone_api_key: SecretStr | None = None
+    pinecone_index_host: str | None = Field(default=None, validation_alias=AliasChoices("PINECONE_INDEX_HOST",
+                                                                                       "pinecone_index_host"),
+                                            description="Data-plane host of the Pinecone index (with PINECONE_API_KEY)")
     langfuse_public_key: SecretStr | None = None
     langfuse_secret_key: SecretStr | None = None
     langfuse_host: str | None = Field(default=None, validation_alias=AliasChoices("LANGFUSE_HOST", "LANGFUSE_BASE_URL"))

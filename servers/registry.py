@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from fastmcp import FastMCP
 
-SERVERS = ("customers", "subscriptions", "shipping", "damage", "analytics")
+SERVERS = ("customers", "subscriptions", "shipping", "damage", "knowledge", "analytics")
 
 
 def builder(name: str) -> Callable[..., FastMCP]:

@@ -1,0 +1,173 @@
+"""Ingest knowledge: documents (Markdown, JSON, CSV) and the best past answers as few-shot examples.
+
+Each file lands in its own transaction: a corrupt file is reported and the rest of the batch still
+lands; a changed file replaces its old passages; an unchanged one is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from schemas.categories import Category
+from schemas.knowledge import AREA_NAMESPACES, examples_namespace
+from servers.knowledge.chunking import Chunk, DocumentError, read_document
+from servers.knowledge.embeddings import Embedder
+from servers.knowledge.stores import VectorStore
+
+SUFFIXES = (".md", ".json", ".csv")
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class FileReport:
+    source: str
+    status: Literal["added", "replaced", "unchanged", "failed"]
+    namespace: str | None = None
+    chunks: int = 0
+    duplicates: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+def valid_namespace(name: str) -> bool:
+    return name in AREA_NAMESPACES or name in {examples_namespace(c) for c in Category}
+
+
+def discover(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} does not exist")
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def _source_name(path: Path) -> str:
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        return str(resolved)
+
+
+async def _replace(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Embedder, namespace: str,
+                   source: str, chunks: list[Chunk]) -> tuple[int, int, list[int]]:
+    """Swap the passages of one source inside the caller's transaction: (inserted, duplicates, old ids)."""
+    cur = await conn.execute("DELETE FROM knowledge_chunks WHERE namespace = %s AND source = %s RETURNING id",
+                             (namespace, source))
+    old_ids = [row[0] for row in await cur.fetchall()]
+    vectors = await embedder.embed([c.content for c in chunks]) if chunks else []
+    inserted: list[tuple[int, list[float]]] = []
+    for index, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
+        cur = await conn.execute(
+            "INSERT INTO knowledge_chunks (namespace, source, chunk_index, title, content, content_hash, metadata) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (namespace, content_hash) DO NOTHING RETURNING id",
+            (namespace, source, index, chunk.title, chunk.content, chunk.content_hash, Jsonb(chunk.metadata)))
+        row = await cur.fetchone()
+        if row is not None:
+            inserted.append((row[0], vector))
+    # Before commit: if the vector store refuses, the transaction rolls back and nothing is half-written.
+    await store.upsert(conn, namespace, inserted)
+    return len(inserted), len(chunks) - len(inserted), old_ids
+
+
+async def ingest_file(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, path: Path,
+                      namespace: str | None = None) -> FileReport:
+    source = _source_name(path)
+    try:
+        named, chunks = read_document(path)
+    except DocumentError as exc:
+        return FileReport(source, "failed", reason=str(exc))
+    target = namespace or named or (path.stem if path.stem in AREA_NAMESPACES else None)
+    if target is None or not valid_namespace(target):
+        return FileReport(source, "failed", reason=f"{path.name}: namespace {target!r} is not one of "
+                          f"{', '.join(AREA_NAMESPACES)}; add 'namespace: faq' front matter or pass --namespace")
+    file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    async with pool.connection() as conn:
+        row = await (await conn.execute("SELECT file_hash FROM knowledge_sources WHERE namespace = %s AND source = %s",
+                                        (target, source))).fetchone()
+        if row is not None and row[0] == file_hash:
+            return FileReport(source, "unchanged", target)
+        async with conn.transaction():
+            inserted, duplicates, old_ids = await _replace(conn, store, embedder, target, source, chunks)
+            await conn.execute(
+                "INSERT INTO knowledge_sources (namespace, source, file_hash, chunks) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (namespace, source) DO UPDATE SET file_hash = excluded.file_hash, "
+                "chunks = excluded.chunks, ingested_at = now()", (target, source, file_hash, inserted))
+        await store.delete(conn, target, old_ids)
+    return FileReport(source, "replaced" if row is not None else "added", target, inserted, duplicates)
+
+
+async def ingest_path(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, path: Path,
+                      namespace: str | None = None, progress: Progress | None = None) -> IngestReport:
+    files = discover(path)
+    report = IngestReport()
+    for done, file in enumerate(files, start=1):
+        report.files.append(await ingest_file(pool, store, embedder, file, namespace))
+        if progress:
+            progress(done, len(files), file.name)
+    return report
+
+
+EXAMPLES_QUERY = """
+SELECT id, category, question, answer FROM (
+    SELECT t.id, t.category, d.body AS question,
+           CASE WHEN t.handled_by = 'ai' THEN t.ai_answer ELSE t.human_answer END AS answer,
+           row_number() OVER (PARTITION BY t.category ORDER BY t.rating DESC, t.created_at DESC) AS n
+    FROM support_threads_data t
+    JOIN support_dialogs d ON d.ticket_id = t.id AND d.seq = 1
+    WHERE t.human_approved AND t.rating >= 4
+      AND CASE WHEN t.handled_by = 'ai' THEN t.ai_answer ELSE t.human_answer END IS NOT NULL
+) AS ranked
+WHERE n <= %(pool)s
+ORDER BY category, n
+"""
+
+
+async def import_examples(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, per_category: int = 40,
+                          progress: Progress | None = None) -> IngestReport:
+    """The best human-approved, well-rated answers (rating >= 4) of each category become its few-shot examples."""
+    async with pool.connection() as conn:
+        rows = await (await conn.execute(EXAMPLES_QUERY, {"pool": per_category * 10})).fetchall()
+    by_category: dict[str, list[Chunk]] = {}
+    seen: set[str] = set()
+    for ticket_id, category, question, answer in rows:
+        chunk = Chunk(title=question, content=f"{question}\n{answer}",
+                      metadata={"question": question, "answer": answer, "category": category,
+                                "source_ticket": ticket_id})
+        picked = by_category.setdefault(category, [])
+        if len(picked) < per_category and chunk.content_hash not in seen:
+            seen.add(chunk.content_hash)
+            picked.append(chunk)
+    report = IngestReport()
+    for done, category in enumerate(Category, start=1):
+        namespace = examples_namespace(category)
+        chunks = by_category.get(category.value, [])
+        async with pool.connection() as conn:
+            async with conn.transaction():
+                old = await (await conn.execute("DELETE FROM knowledge_chunks WHERE namespace = %s RETURNING id",
+                                                (namespace,))).fetchall()
+                inserted, duplicates, _ = await _replace(conn, store, embedder, namespace, "support_threads_data",
+                                                         chunks)
+            await store.delete(conn, namespace, [r[0] for r in old])
+        report.files.append(FileReport(f"support_threads_data ({category.value})", "added", namespace, inserted,
+                                       duplicates))
+        if progress:
+            progress(done, len(Category), category.value)
+    return report

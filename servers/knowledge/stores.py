@@ -1,0 +1,92 @@
+"""Where the vectors live: pgvector in the platform's PostgreSQL by default, Pinecone in production.
+
+The passages themselves (text, source, metadata, full-text index) always stay in PostgreSQL, the
+system of record; a store only holds and searches vectors, keyed by the passage id.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import psycopg
+
+
+def as_vector(values: list[float]) -> str:
+    return "[" + ",".join(f"{v:.7f}" for v in values) + "]"
+
+
+class VectorStore(Protocol):
+    name: str
+
+    async def upsert(self, conn: psycopg.AsyncConnection, namespace: str, items: list[tuple[int, list[float]]]
+                     ) -> None: ...
+
+    async def delete(self, conn: psycopg.AsyncConnection, namespace: str, ids: list[int]) -> None: ...
+
+    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int
+                     ) -> list[tuple[int, float]]: ...
+
+
+class PgVectorStore:
+    """Vectors in knowledge_chunks.embedding with an HNSW index (cosine)."""
+
+    name = "pgvector"
+
+    async def upsert(self, conn: psycopg.AsyncConnection, namespace: str, items: list[tuple[int, list[float]]]
+                     ) -> None:
+        async with conn.cursor() as cur:
+            await cur.executemany("UPDATE knowledge_chunks SET embedding = %s::vector WHERE id = %s",
+                                  [(as_vector(v), i) for i, v in items])
+
+    async def delete(self, conn: psycopg.AsyncConnection, namespace: str, ids: list[int]) -> None:
+        return None  # the vectors go with their rows
+
+    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int
+                     ) -> list[tuple[int, float]]:
+        query = ("SELECT id, 1 - (embedding <=> %(v)s::vector) FROM knowledge_chunks "
+                 "WHERE namespace = %(ns)s AND embedding IS NOT NULL ORDER BY embedding <=> %(v)s::vector LIMIT %(k)s")
+        params = {"v": as_vector(vector), "ns": namespace, "k": k}
+        async with conn.transaction():
+            # HNSW filters by namespace after the graph search: widen the search so small namespaces still fill k.
+            await conn.execute("SET LOCAL hnsw.ef_search = 400")
+            rows = await (await conn.execute(query, params)).fetchall()
+        if len(rows) < k:
+            total = await (await conn.execute("SELECT count(*) FROM knowledge_chunks WHERE namespace = %s "
+                                              "AND embedding IS NOT NULL", (namespace,))).fetchone()
+            if total and total[0] > len(rows):
+                async with conn.transaction():
+                    await conn.execute("SET LOCAL enable_indexscan = off")  # exact scan
+                    rows = await (await conn.execute(query, params)).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+
+class PineconeStore:
+    """Vectors in a Pinecone index, one Pinecone namespace per knowledge namespace (data plane over REST)."""
+
+    name = "pinecone"
+
+    def __init__(self, api_key: str, host: str) -> None:
+        from pinecone.async_client.async_index import AsyncIndex
+
+        self._index = AsyncIndex(host=host, api_key=api_key, timeout=10)
+
+    async def upsert(self, conn: psycopg.AsyncConnection, namespace: str, items: list[tuple[int, list[float]]]
+                     ) -> None:
+        for start in range(0, len(items), 100):
+            batch = items[start:start + 100]
+            await self._index.upsert(vectors=[{"id": str(i), "values": v, "metadata": {"namespace": namespace}}
+                                              for i, v in batch], namespace=namespace)
+
+    async def delete(self, conn: psycopg.AsyncConnection, namespace: str, ids: list[int]) -> None:
+        if ids:
+            await self._index.delete(ids=[str(i) for i in ids], namespace=namespace)
+
+    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int
+                     ) -> list[tuple[int, float]]:
+        response = await self._index.query(vector=vector, top_k=k, namespace=namespace, include_metadata=False)
+        return [(int(match.id), float(match.score)) for match in response.matches]
+
+    async def close(self) -> None:
+        close = getattr(self._index, "close", None)
+        if close is not None:
+            await close()
