@@ -181,3 +181,21 @@ def test_ask_says_when_it_cannot_answer(seeded_db: str, tmp_path: Path) -> None:
                  env={"DATABASE_URL": seeded_db})
     assert result.returncode == 0 and result.stdout.startswith("I can't answer that reliably")
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_knowledge_ingest_reports_a_bad_file_and_lands_the_rest(migrated_db: str, tmp_path: Path) -> None:
+    (tmp_path / "faq.md").write_text("## Do you ship on Fridays?\nNo, boxes ship Sunday to Thursday.\n")
+    (tmp_path / "broken.json").write_text("{not json")
+    result = run("knowledge", "ingest", str(tmp_path), env={"DATABASE_URL": migrated_db, "COLUMNS": "250"})
+    assert result.returncode == 1
+    assert "faq" in result.stdout and "added" in result.stdout and "invalid JSON" in result.stdout
+    assert result.stderr.strip() == "error: 1 file(s) could not be ingested (see above); the others landed"
+    again = run("knowledge", "ingest", str(tmp_path / "faq.md"), env={"DATABASE_URL": migrated_db, "COLUMNS": "250"})
+    assert again.returncode == 0 and "unchanged" in again.stdout
+
+
+def test_knowledge_ingest_bad_arguments(migrated_db: str, tmp_path: Path) -> None:
+    missing = run("knowledge", "ingest", str(tmp_path / "nope"), env={"DATABASE_URL": migrated_db})
+    assert_one_line_error(missing, "does not exist")
+    wrong_ns = run("knowledge", "ingest", str(tmp_path), "--namespace", "recipes", env={"DATABASE_URL": migrated_db})
+    assert_one_line_error(wrong_ns, "--namespace: 'recipes' is not one of faq")

@@ -25,7 +25,7 @@ async def text_search(conn: psycopg.AsyncConnection, namespace: str, query: str,
     cur = await conn.execute(
         "WITH q AS (SELECT to_tsquery('english', coalesce(nullif(array_to_string("
         "tsvector_to_array(to_tsvector('english', %(q)s)), ' | '), ''), 'zzzzzz')) AS q) "
-        "SELECT c.id, ts_rank_cd(c.tsv, q.q, 1) AS rank FROM knowledge_chunks c, q "
+        "SELECT c.id, ts_rank(c.tsv, q.q, 1) AS rank FROM knowledge_chunks c, q "
         "WHERE c.namespace = %(ns)s AND c.tsv @@ q.q ORDER BY rank DESC, c.id LIMIT %(k)s",
         {"q": query, "ns": namespace, "k": k})
     return [(int(r[0]), float(r[1])) for r in await cur.fetchall()]
