@@ -23,7 +23,6 @@ import warnings
 from pathlib import Path
 
 import psycopg
-import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from psycopg.types.json import Jsonb
@@ -32,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.settings import Settings
+from servers.common.loopback import serve_on_loopback
 from servers.common.tokens import mint_token
 from servers.knowledge import retrieval
 from servers.knowledge.chunking import Chunk
@@ -98,17 +98,10 @@ async def run(passages: int, calls: int) -> None:
                     direct_ms.append((time.perf_counter() - started) * 1000)
         settings = Settings(_env_file=None, DATABASE_URL=url, LEVHAOLAM_JWT_SECRET=SECRET)
         app = build(settings, transport="http", embedder=embedder).http_app(path="/mcp")
-        from tests.servers.conftest import free_port
-
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
         token = mint_token(SECRET, subject="bench", scope="staff", tools=["*"])
         http_ms = []
-        try:
-            async with Client(StreamableHttpTransport(f"http://127.0.0.1:{port}/mcp",
+        async with serve_on_loopback(app) as base:
+            async with Client(StreamableHttpTransport(f"{base}/mcp",
                                                       headers={"Authorization": f"Bearer {token}"})) as client:
                 await client.call_tool("search_knowledge", {"query": "warm-up", "namespace": "faq"})
                 for i in range(calls):
@@ -116,9 +109,6 @@ async def run(passages: int, calls: int) -> None:
                     await client.call_tool("search_knowledge", {"query": questions[i % len(questions)],
                                                                 "namespace": "faq", "k": 5})
                     http_ms.append((time.perf_counter() - started) * 1000)
-        finally:
-            server.should_exit = True
-            await task
     table = Table("measure", "p50 ms", "p95 ms", "p50 / embed p50",
                   title=f"search_knowledge, {stored:,} passages, {calls} calls")
     base = statistics.median(embed_ms)

@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import base64
 import os
-import socket
+import contextlib
 import statistics
 import tempfile
 import time
@@ -26,13 +26,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 import psycopg
-import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from rich.console import Console
 from rich.table import Table
 
 from schemas.settings import Settings
+from servers.common.loopback import serve_on_loopback
 from servers.common.tokens import mint_token
 from servers.registry import builder
 from store.demo.generator import SeedConfig
@@ -40,22 +40,6 @@ from store.demo.loader import seed
 from store.migrate import migrate
 
 SECRET = "bench-secret-" + "b" * 40
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _serve(name: str, settings: Settings) -> tuple[uvicorn.Server, asyncio.Task, str]:
-    port = _free_port()
-    app = builder(name)(settings, transport="http").http_app(path="/mcp")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    return server, task, f"http://127.0.0.1:{port}/mcp"
 
 
 async def _sample(conn: psycopg.AsyncConnection, query: str) -> list[tuple]:
@@ -126,13 +110,14 @@ async def run(calls: int) -> None:
         settings = Settings(_env_file=None, DATABASE_URL=url, LEVHAOLAM_JWT_SECRET=SECRET,
                             LEVHAOLAM_CANCEL_LINK_KEY=base64.b64encode(os.urandom(32)).decode())
         token = mint_token(SECRET, subject="bench", scope="staff", tools=["*"])
-        servers = {name: await _serve(name, settings) for name in {c[0] for c in cases}}
-        clients = {name: Client(StreamableHttpTransport(u, headers={"Authorization": f"Bearer {token}"}))
-                   for name, (_, _, u) in servers.items()}
-        for client in clients.values():
-            await client.__aenter__()
         results: dict[str, tuple[float, float, str]] = {}
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = {}
+            for name in sorted({c[0] for c in cases}):
+                base = await stack.enter_async_context(
+                    serve_on_loopback(builder(name)(settings, transport="http").http_app(path="/mcp")))
+                clients[name] = await stack.enter_async_context(
+                    Client(StreamableHttpTransport(f"{base}/mcp", headers={"Authorization": f"Bearer {token}"})))
             for server_name, tool, args in cases:
                 client = clients[server_name]
                 await client.call_tool(tool, args(0), raise_on_error=False)  # warm-up
@@ -157,12 +142,6 @@ async def run(calls: int) -> None:
                 timings.append((time.perf_counter() - started) * 1000)
             results["subscriptions.pause_subscription (ask + confirm)"] = (
                 statistics.median(timings), statistics.quantiles(timings, n=20)[18], "ok")
-        finally:
-            for client in clients.values():
-                await client.__aexit__(None, None, None)
-            for server, task, _ in servers.values():
-                server.should_exit = True
-                await task
         baseline = results["shipping.get_delivery_estimate"][0]
         table = Table("tool", "p50 ms", "p95 ms", "p50 / baseline", "result",
                       title=f"MCP over streamable HTTP, {calls} calls each, demo data ({config.customers} customers, "

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from pathlib import Path
 
 import pytest
-import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from servers.knowledge import retrieval
 from servers.knowledge.embeddings import DIMENSIONS
 from servers.knowledge.ingest import ingest_path
+from servers.common.loopback import serve_on_loopback
 from servers.knowledge.stores import PgVectorStore, PineconeStore
 from tests.knowledge.conftest import DOCS
 from tests.knowledge.pinecone_standin import PineconeStandIn
-from tests.servers.conftest import free_port
 
 API_KEY = "pcsk_test_standin_key"
 EVAL = json.loads((Path(__file__).parent / "retrieval_eval.json").read_text())
@@ -26,16 +24,8 @@ EVAL = json.loads((Path(__file__).parent / "retrieval_eval.json").read_text())
 @contextlib.asynccontextmanager
 async def standin():
     fake = PineconeStandIn(API_KEY, DIMENSIONS)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield fake, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_on_loopback(fake.app) as host:
+        yield fake, host
 
 
 @pytest.fixture

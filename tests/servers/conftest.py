@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
 from fastmcp import Client, FastMCP
 from fastmcp.client.transports import StreamableHttpTransport
 
 from schemas.settings import Settings
+from servers.common.loopback import serve_on_loopback
 from servers.common.principal import Principal
 from servers.common.tokens import mint_token
 from servers.registry import builder
@@ -60,30 +58,11 @@ async def memory_client(server: FastMCP) -> AsyncIterator[Client]:
         yield client
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.asynccontextmanager
 async def http_server(server: FastMCP) -> AsyncIterator[str]:
     """A real uvicorn serving the server's streamable HTTP app on a free port; yields the endpoint URL."""
-    port = free_port()
-    config = uvicorn.Config(server.http_app(path="/mcp"), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
-    instance = uvicorn.Server(config)
-    task = asyncio.create_task(instance.serve())
-    for _ in range(200):
-        if instance.started:
-            break
-        await asyncio.sleep(0.02)
-    assert instance.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        instance.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with serve_on_loopback(server.http_app(path="/mcp")) as base:
+        yield f"{base}/mcp"
 
 
 def bearer(tools: list[str], *, scope: str = "test", subject: str = "tests/http", **claims: Any) -> str:
