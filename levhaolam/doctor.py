@@ -78,8 +78,13 @@ async def run_checks(settings: Settings) -> list[Check]:
                                        "anthropic-version": "2023-06-01"}))
         else:
             checks.append(_not_set("anthropic", "Claude categories fall back to OpenAI or offline (ANTHROPIC_API_KEY)"))
-        if settings.pinecone_api_key:
-            checks.append(Check("pinecone", True, "PINECONE_API_KEY set: knowledge is stored in Pinecone"))
+        if settings.pinecone_api_key and settings.pinecone_index_host:
+            checks.append(await _http(client, "pinecone", settings.pinecone_index_host.rstrip("/")
+                                      + "/describe_index_stats",
+                                      {"Api-Key": settings.pinecone_api_key.get_secret_value()}))
+        elif settings.pinecone_api_key:
+            checks.append(Check("pinecone", False, "PINECONE_API_KEY is set but PINECONE_INDEX_HOST is not; "
+                                                   "knowledge stays in pgvector until both are set"))
         else:
             checks.append(_not_set("pinecone", "knowledge is stored in PostgreSQL with pgvector (PINECONE_API_KEY)"))
         if settings.langfuse_public_key and settings.langfuse_secret_key and settings.langfuse_host:

@@ -199,3 +199,11 @@ def test_knowledge_ingest_bad_arguments(migrated_db: str, tmp_path: Path) -> Non
     assert_one_line_error(missing, "does not exist")
     wrong_ns = run("knowledge", "ingest", str(tmp_path), "--namespace", "recipes", env={"DATABASE_URL": migrated_db})
     assert_one_line_error(wrong_ns, "--namespace: 'recipes' is not one of faq")
+
+
+def test_doctor_says_pinecone_needs_the_index_host(migrated_db: str) -> None:
+    result = run("doctor", env={"DATABASE_URL": migrated_db, "PINECONE_API_KEY": "pcsk-secret-value",
+                                "COLUMNS": "250"})
+    assert result.returncode == 0
+    line = next(line for line in result.stdout.splitlines() if "pinecone" in line)
+    assert "FAIL" in line and "PINECONE_INDEX_HOST is not" in line and "pcsk-secret-value" not in result.stdout
