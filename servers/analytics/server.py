@@ -4,6 +4,7 @@ learnings, charts, and `ask` that answers a plain-language question end to end."
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
@@ -32,6 +33,8 @@ from servers.common.app import READ_ONLY, Transport, create_server
 from servers.common.errors import ToolFailure, invalid, not_found
 from servers.common.principal import Principal
 from servers.common.runtime import Clock, Runtime, runtime_of, utc_now
+
+log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """Analytics over Lev Haolam's support history (tickets, dialogues, AI vs human, agent tasks, rules).
 Start with ask for common questions. To write SQL: read list_tables / describe_table, get_business_rules (metric
@@ -238,9 +241,17 @@ def make_ask(model: Any | None) -> Any:
         runtime = _runtime(ctx)
         if model is None:
             return await answer_offline(runtime, question)
+        from agents.exceptions import AgentsException
+        from openai import OpenAIError
+
         from servers.analytics.agent import answer_with_model
 
-        return await answer_with_model(runtime, model, question)
+        try:
+            return await answer_with_model(runtime, model, question)
+        except (AgentsException, OpenAIError) as exc:
+            # The model is down or misbehaved: the vetted queries still answer the common questions.
+            log.warning("analytics model failed (%s); answering offline", type(exc).__name__)
+            return await answer_offline(runtime, question)
 
     return ask
 

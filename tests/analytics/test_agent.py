@@ -66,3 +66,12 @@ async def test_a_model_that_tries_to_write_is_refused_and_nothing_changes(db_url
     assert answer["answered"] is False and answer["answer"].startswith("I can't answer that reliably")
     assert "only reading is allowed" in json.dumps(model.calls[1].input, default=str)
     assert await (await db.execute("SELECT count(*) FROM support_dialogs")).fetchone() == before
+
+
+async def test_when_the_model_fails_ask_answers_offline(db_url: str) -> None:
+    from agents.exceptions import ModelBehaviorError
+
+    model = ScriptedModel([ModelBehaviorError("the model returned garbage")])
+    async with Client(server_with(model, db_url)) as client:
+        answer = (await client.call_tool("ask", {"question": QUESTION})).structured_content
+    assert answer["method"] == "offline" and answer["answered"] is True and answer["query"] == "ai_handled_count"
