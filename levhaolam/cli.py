@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Coroutine
@@ -224,6 +225,10 @@ async def rules(category: Annotated[str | None, typer.Argument(help="One of the 
         out.print()
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 DEFAULT_PORTS = {"customers": 8101, "subscriptions": 8102, "shipping": 8103, "damage": 8104, "analytics": 8105,
                  "knowledge": 8106}
 
@@ -244,6 +249,9 @@ async def serve(
         raise CliError(f"unknown server {name!r}; expected one of: {', '.join(SERVERS)}")
     if transport not in ("stdio", "http"):
         raise CliError(f"--transport: {transport!r} is not stdio or http")
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it; with the default handler the process would die
+    # without running exit hooks, leaving the embedded PostgreSQL running. Exit normally instead.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     settings = load_settings()
     async with await connect(settings) as conn:
         await migrate(conn)  # a no-op when up to date; lets a fresh staff machine start with one command

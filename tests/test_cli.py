@@ -207,3 +207,34 @@ def test_doctor_says_pinecone_needs_the_index_host(migrated_db: str) -> None:
     assert result.returncode == 0
     line = next(line for line in result.stdout.splitlines() if "pinecone" in line)
     assert "FAIL" in line and "PINECONE_INDEX_HOST is not" in line and "pcsk-secret-value" not in result.stdout
+
+
+def test_serve_stops_the_embedded_postgres_when_terminated(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    port = _closed_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {
+        "LEVHAOLAM_DATA_DIR": str(tmp_path), "LEVHAOLAM_JWT_SECRET": "s" * 40}
+    process = subprocess.Popen([LEVHAOLAM, "serve", "customers", "--transport", "http", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    pid_file = tmp_path / "pgdata" / "postmaster.pid"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the server did not start listening")
+        assert pid_file.exists()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if process.poll() is None:
+            process.kill()
+        leaked = pid_file.exists()
+        if leaked:  # stop it anyway: tests leave nothing running, even when they fail
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+    assert not leaked, "the embedded PostgreSQL was still running"
