@@ -41,9 +41,8 @@ class Policy(BaseModel):
 
     def next_open_box(self, today: date) -> date:
         """The first box month that can still be changed (its cut-off has not passed)."""
-        first = date(today.year, today.month, 1)
-        box = _month_add(first, 1)
-        return box if today <= self.cutoff_for(box) else _month_add(first, 2)
+        box = month_add(today, 1)
+        return box if today <= self.cutoff_for(box) else month_add(today, 2)
 
     def ship_date(self, box_month: date) -> date:
         return box_month.replace(day=self.ship_day)
@@ -54,14 +53,10 @@ class Policy(BaseModel):
         return date(year, month, self.cutoff_day)
 
 
-def _month_add(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def month_add(month: date, n: int) -> date:
     """The first day of the month `n` months after `month`'s month."""
-    return _month_add(month.replace(day=1), n)
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
 
 
 _TOML_BLOCK = re.compile(r"```toml\n(.*?)```", re.DOTALL)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from faker import Faker
 
 from schemas.categories import Category
-from schemas.policy import Policy
+from schemas.policy import Policy, month_add
 from store.demo import catalog
 from store.demo.category_rules import category_rules
 from store.demo.rows import (
@@ -118,11 +118,6 @@ def _seeded_faker(locale: str, seed: int) -> Faker:
     return fake
 
 
-def _month_add(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def _at(day: date, hour: int, tz) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
 
@@ -221,11 +216,11 @@ class DemoGenerator:
         price = round(catalog.PLAN_PRICE_USD_CENTS[plan] * catalog.CURRENCY_RATE[country.currency] / 10) * 10 - 10
         started = customer_created + timedelta(days=rng.uniform(0, 30))
         step = {"monthly": 1, "bimonthly": 2, "quarterly": 3}[frequency]
-        next_box = _month_add(self.current_month, 1 + rng.randrange(step))
+        next_box = month_add(self.current_month, 1 + rng.randrange(step))
         paused_until = cancelled_at = cancel_reason = None
         next_ship: date | None = self.policy.ship_date(next_box)
         if status == "paused":
-            paused_until = _month_add(self.current_month, rng.choice(self.policy.pause_months_allowed))
+            paused_until = month_add(self.current_month, rng.choice(self.policy.pause_months_allowed))
             next_ship = self.policy.ship_date(paused_until)
         elif status == "cancelled":
             cancelled_at = started + (self.as_of - started) * rng.uniform(0.3, 0.99)
@@ -234,7 +229,7 @@ class DemoGenerator:
             next_ship = None
         elif status == "active" and rng.random() < 0.12:
             batch.add(SkipRow(sid, next_box, self.as_of - timedelta(days=rng.uniform(1, 20))))
-            next_ship = self.policy.ship_date(_month_add(next_box, step))
+            next_ship = self.policy.ship_date(month_add(next_box, step))
         batch.add(SubscriptionRow(sid, cid, plan, status, frequency, price, country.currency, next_ship, paused_until,
                                   address_id, started, cancelled_at, cancel_reason, started))
         if status == "past_due":
@@ -264,7 +259,7 @@ class DemoGenerator:
                 break
             if charged <= end:
                 months.append(box)
-            box = _month_add(box, -step)
+            box = month_add(box, -step)
         for box_month in reversed(months):
             self._order(batch, rng, cid, sid, box_month, price, country)
 
@@ -411,7 +406,7 @@ class DemoGenerator:
             "first": customer.first_name if customer else fake.first_name(),
             "order": order_id or rng.randrange(10_000, 99_999),
             "tracking": tracking or f"RR{rng.randrange(10**8, 10**9)}IL",
-            "month": _month_add(self.current_month, 1).strftime("%B"),
+            "month": month_add(self.current_month, 1).strftime("%B"),
             "product": rng.choice(catalog.PRODUCTS).name.lower(),
             "country": COUNTRY_NAMES.get(customer.country if customer else "US", "your country"),
         }
