@@ -219,30 +219,25 @@ async def skip_month(
         if not _skips_allowed(p, [r[0] for r in await cur.fetchall()], box_month):
             raise policy(f"at most {p.max_skips_per_12_months} boxes can be skipped in 12 months; offer a pause "
                          "instead", "box_month")
-        return f"Skip the {box_month:%B %Y} box of subscription #{sub.id}; {_after_skip(sub, box_month, step)}"
+        next_box = _next_box_skipping(sub, box_month)
+        return f"Skip the {box_month:%B %Y} box of subscription #{sub.id}; next box ships {next_box.isoformat()}"
 
     async def execute(conn: psycopg.AsyncConnection) -> tuple[str, Subscription]:
         sub = await _load(conn, customer_id, subscription_id)
-        step = STEP_MONTHS[sub.frequency]
         await conn.execute("INSERT INTO subscription_skips (subscription_id, box_month) VALUES (%s, %s)",
                            (subscription_id, box_month))
-        skipped = {*sub.skipped_months, box_month}
-        assert sub.next_shipment_date is not None
-        ship = sub.next_shipment_date.replace(day=1)
-        while ship in skipped:
-            ship = month_add(ship, step)
         await conn.execute("UPDATE subscriptions SET next_shipment_date = %s, updated_at = now() WHERE id = %s",
-                           (p.ship_date(ship), subscription_id))
+                           (_next_box_skipping(sub, box_month), subscription_id))
         sub = await _load(conn, customer_id, subscription_id, today=today)
         return f"The {box_month:%B %Y} box is skipped; the next box ships {sub.next_shipment_date}", sub
 
-    def _after_skip(sub: Subscription, skipped: date, step: int) -> str:
+    def _next_box_skipping(sub: Subscription, skipped: date) -> date:
+        """The ship date of the first box that is neither already skipped nor `skipped`."""
         assert sub.next_shipment_date is not None
         ship = sub.next_shipment_date.replace(day=1)
-        skipped_set = {*sub.skipped_months, skipped}
-        while ship in skipped_set:
-            ship = month_add(ship, step)
-        return f"next box ships {p.ship_date(ship).isoformat()}"
+        while ship in {*sub.skipped_months, skipped}:
+            ship = month_add(ship, STEP_MONTHS[sub.frequency])
+        return p.ship_date(ship)
 
     call = ActionCall("skip_month", customer_id, {"subscription_id": subscription_id,
                                                   "box_month": box_month.isoformat()},
