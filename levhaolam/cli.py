@@ -29,7 +29,7 @@ from store import inspect
 from store.database import check_reachable, database_url
 from store.demo.generator import Batch, SeedConfig
 from store.demo.loader import SeedReport, seed
-from store.errors import StoreError
+from store.errors import StoreError, first_line
 from store.migrate import migrate, status
 
 app = typer.Typer(
@@ -77,8 +77,7 @@ def command(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except psycopg.Error as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            err.print(f"[bold red]error:[/] database: {reason}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] database: {first_line(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -14,7 +14,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from schemas.settings import Settings
-from store.errors import DatabaseUnavailable, DataDirError
+from store.errors import DatabaseUnavailable, DataDirError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ async def check_reachable(url: str, timeout_s: int = 5) -> str:
             psycopg.AsyncConnection.connect(url, connect_timeout=timeout_s, autocommit=True), timeout_s + 1
         )
     except (psycopg.Error, OSError, asyncio.TimeoutError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].removeprefix("connection failed: ")
+        reason = first_line(exc).removeprefix("connection failed: ")
         raise DatabaseUnavailable(
             f"cannot reach the database at {redact_url(url)}: {reason}; check DATABASE_URL and that the server is up"
         ) from None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from store.errors import MigrationError
+from store.errors import MigrationError, first_line
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -100,9 +100,8 @@ async def migrate(conn: psycopg.AsyncConnection, migrations: list[Migration] | N
                         (migration.version, migration.name, migration.checksum),
                     )
             except psycopg.Error as exc:
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise MigrationError(
-                    f"migration {migration.label} failed and was rolled back whole: {reason}"
+                    f"migration {migration.label} failed and was rolled back whole: {first_line(exc)}"
                 ) from None
             done.append(migration)
         return done

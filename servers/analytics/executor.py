@@ -11,6 +11,7 @@ from psycopg import errors, sql
 from psycopg_pool import AsyncConnectionPool
 
 from schemas.analytics import QueryResult
+from store.errors import first_line
 
 ANALYTICS_ROLE = "levhaolam_analytics"
 DEFAULT_TIMEOUT_MS = 5_000
@@ -19,10 +20,6 @@ MAX_ROWS_LIMIT = 1_000
 
 class QueryFailed(ValueError):
     """The database refused or stopped the query; the message explains it for the caller."""
-
-
-def _reason(exc: psycopg.Error) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 async def run_read_only(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None, *, max_rows: int,
@@ -44,13 +41,13 @@ async def run_read_only(pool: AsyncConnectionPool, query: str, params: dict[str,
         raise QueryFailed(f"the query ran longer than {timeout_ms / 1000:g} s and was stopped; narrow it with a date "
                           "range or aggregate before returning rows") from None
     except errors.InsufficientPrivilege as exc:
-        raise QueryFailed(f"{_reason(exc)}: analytics can read only the support tables") from None
+        raise QueryFailed(f"{first_line(exc)}: analytics can read only the support tables") from None
     except errors.ReadOnlySqlTransaction as exc:
-        raise QueryFailed(f"{_reason(exc)}: analytics queries cannot change data") from None
+        raise QueryFailed(f"{first_line(exc)}: analytics queries cannot change data") from None
     except (psycopg.OperationalError, psycopg.InterfaceError):
         raise
     except psycopg.Error as exc:
-        raise QueryFailed(f"the database refused the query: {_reason(exc)}") from None
+        raise QueryFailed(f"the database refused the query: {first_line(exc)}") from None
     truncated = len(rows) > max_rows
     rows = rows[:max_rows]
     return QueryResult(
