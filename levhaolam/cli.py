@@ -7,17 +7,19 @@ ends as one line on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import psycopg
 import typer
+from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,9 +28,9 @@ from rich.table import Table
 from schemas.categories import UnknownCategoryError, parse_category
 from schemas.settings import Settings
 from store import inspect
-from store.database import check_reachable, database_url
+from store.database import check_reachable, database_url, open_pool
 from store.demo.generator import Batch, SeedConfig
-from store.demo.loader import SeedReport, seed
+from store.demo.loader import SeedReport, existing_data, seed
 from store.errors import StoreError, first_line
 from store.migrate import migrate, status
 
@@ -195,8 +197,6 @@ async def demo() -> None:
     settings = load_settings()
     async with await connect(settings) as conn:
         await _migrate(conn)
-        from store.demo.loader import existing_data
-
         if await existing_data(conn):
             out.print("Demo data already present; keeping it (`levhaolam seed --force` reseeds).")
         else:
@@ -323,6 +323,16 @@ async def ask_command(
         out.print(f"Chart saved to {path}")
 
 
+@contextlib.asynccontextmanager
+async def _migrated_pool(settings: Settings) -> AsyncIterator[AsyncConnectionPool]:
+    """A pool on the migrated database, for commands that do more than one connection's work."""
+    url = database_url(settings)
+    async with open_pool(url, max_size=2, timeout_s=settings.db_connect_timeout_s) as pool:  # checks reachability
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await migrate(conn)  # each migration needs its own transaction: not a pooled connection's
+        yield pool
+
+
 def _knowledge_parts(settings: Settings):  # noqa: ANN202 - (store, embedder), imported lazily: torch is heavy
     from servers.knowledge.embeddings import embedder_for
     from servers.knowledge.server import store_for
@@ -367,12 +377,7 @@ async def knowledge_ingest(
         raise CliError(f"{path} does not exist")
     settings = load_settings()
     store, embedder = _knowledge_parts(settings)
-    url = database_url(settings)
-    async with await connect(settings) as conn:
-        await migrate(conn)
-    from store.database import open_pool
-
-    async with open_pool(url, max_size=2, timeout_s=settings.db_connect_timeout_s) as pool:
+    async with _migrated_pool(settings) as pool:
         report = await _run_with_progress("ingesting", lambda cb: ingest_path(pool, store, embedder, path, namespace,
                                                                               cb))
     _print_ingest(report, f"Ingested {path}")
@@ -387,13 +392,10 @@ async def knowledge_import_examples(
 ) -> None:
     """Turn the best human-approved, well-rated answers in support_threads_data into few-shot examples."""
     from servers.knowledge.ingest import import_examples
-    from store.database import open_pool
 
     settings = load_settings()
     store, embedder = _knowledge_parts(settings)
-    async with await connect(settings) as conn:
-        await migrate(conn)
-    async with open_pool(database_url(settings), max_size=2, timeout_s=settings.db_connect_timeout_s) as pool:
+    async with _migrated_pool(settings) as pool:
         report = await _run_with_progress("importing", lambda cb: import_examples(pool, store, embedder,
                                                                                   per_category, cb))
     _print_ingest(report, "Few-shot examples")
