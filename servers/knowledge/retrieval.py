@@ -49,7 +49,7 @@ async def search(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Em
     if not best:
         return []
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute("SELECT id, namespace, source, title, content, metadata FROM knowledge_chunks WHERE id = ANY(%s)",
+    await cur.execute("SELECT id, namespace, source, title, content FROM knowledge_chunks WHERE id = ANY(%s)",
                       (best,))
     rows = {r["id"]: r for r in await cur.fetchall()}
     return [Passage(id=cid, namespace=rows[cid]["namespace"], source=rows[cid]["source"], title=rows[cid]["title"],
