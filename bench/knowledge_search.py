@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import psycopg
@@ -30,15 +27,16 @@ from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 from rich.table import Table
 
+from access.tokens import mint_token
 from schemas.settings import Settings
 from servers.common.loopback import serve_on_loopback
-from servers.common.tokens import mint_token
 from servers.knowledge import retrieval
 from servers.knowledge.chunking import Chunk
 from servers.knowledge.embeddings import LocalMiniLM
 from servers.knowledge.ingest import ingest_path
 from servers.knowledge.server import build
 from servers.knowledge.stores import PgVectorStore
+from store.database import throwaway_embedded
 from store.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +51,7 @@ def _p(values: list[float], q: float) -> float:
 
 
 async def _fill(pool: AsyncConnectionPool, embedder: LocalMiniLM, total: int) -> int:
-    await ingest_path(pool, PgVectorStore(), embedder, ROOT / "docs" / "knowledge")
+    await ingest_path(pool, PgVectorStore(), embedder, ROOT / "docs" / "help-center")
     async with pool.connection() as conn:
         have = (await (await conn.execute("SELECT count(*) FROM knowledge_chunks")).fetchone())[0]
     rng = random.Random(7)
@@ -69,7 +67,7 @@ async def _fill(pool: AsyncConnectionPool, embedder: LocalMiniLM, total: int) ->
                     "metadata, embedding) VALUES ('faq', 'bench', %s, %s, %s, %s, %s, %s::vector) "
                     "ON CONFLICT DO NOTHING",
                     [(start + i, c.title, c.content, c.content_hash, Jsonb({}), "[" + ",".join(map(str, v)) + "]")
-                     for i, (c, v) in enumerate(zip(chunks, vectors))])
+                     for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))])
     async with pool.connection() as conn:
         return (await (await conn.execute("SELECT count(*) FROM knowledge_chunks")).fetchone())[0]
 
@@ -77,12 +75,7 @@ async def _fill(pool: AsyncConnectionPool, embedder: LocalMiniLM, total: int) ->
 async def run(passages: int, calls: int) -> None:
     questions = [item["q"] for item in json.loads((ROOT / "tests/knowledge/retrieval_eval.json").read_text())]
     embedder = LocalMiniLM()
-    with tempfile.TemporaryDirectory(prefix="levhaolam-bench-") as data_dir:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pgserver
-
-            url = pgserver.get_server(os.path.join(data_dir, "pgdata"), cleanup_mode="stop").get_uri()
+    with throwaway_embedded(prefix="levhaolam-bench-") as url:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             await migrate(conn)
         async with AsyncConnectionPool(url, min_size=1, max_size=4, open=False) as pool:

@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import os
 import contextlib
+import os
 import statistics
-import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from datetime import datetime
 
@@ -31,10 +29,11 @@ from fastmcp.client.transports import StreamableHttpTransport
 from rich.console import Console
 from rich.table import Table
 
+from access.tokens import mint_token
 from schemas.settings import Settings
 from servers.common.loopback import serve_on_loopback
-from servers.common.tokens import mint_token
 from servers.registry import builder
+from store.database import throwaway_embedded
 from store.demo.generator import SeedConfig
 from store.demo.loader import seed
 from store.migrate import migrate
@@ -64,44 +63,77 @@ async def _cases(conn: psycopg.AsyncConnection) -> list[tuple[str, str, Callable
         ("customers", "identify_customer", lambda i: {"email": pick(customers, i)[1]}),
         ("customers", "get_customer_profile", lambda i: {"customer_id": pick(customers, i)[0]}),
         ("customers", "get_order_history", lambda i: {"customer_id": pick(customers, i)[0]}),
-        ("subscriptions", "get_subscription", lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
+        (
+            "subscriptions",
+            "get_subscription",
+            lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)),
+        ),
         ("subscriptions", "list_subscriptions", lambda i: {"customer_id": pick(subs, i)[0]}),
-        ("subscriptions", "get_retention_offers",
-         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
-        ("subscriptions", "create_cancel_link",
-         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
-        ("subscriptions", "pause_subscription",
-         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"months": 2}),
-        ("subscriptions", "skip_month",
-         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"box_month": "2027-02-01"}),
-        ("subscriptions", "change_frequency",
-         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"frequency": "quarterly"}),
-        ("subscriptions", "change_address",
-         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i))) | {"address": address}),
-        ("subscriptions", "cancel_subscription",
-         lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i)))),
+        (
+            "subscriptions",
+            "get_retention_offers",
+            lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)),
+        ),
+        (
+            "subscriptions",
+            "create_cancel_link",
+            lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)),
+        ),
+        (
+            "subscriptions",
+            "pause_subscription",
+            lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)) | {"months": 2},
+        ),
+        (
+            "subscriptions",
+            "skip_month",
+            lambda i: (
+                dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)) | {"box_month": "2027-02-01"}
+            ),
+        ),
+        (
+            "subscriptions",
+            "change_frequency",
+            lambda i: (
+                dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)) | {"frequency": "quarterly"}
+            ),
+        ),
+        (
+            "subscriptions",
+            "change_address",
+            lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)) | {"address": address},
+        ),
+        (
+            "subscriptions",
+            "cancel_subscription",
+            lambda i: dict(zip(("customer_id", "subscription_id"), pick(subs, i), strict=True)),
+        ),
         ("shipping", "track_shipment", lambda i: {"customer_id": pick(orders, i)[0], "order_id": pick(orders, i)[1]}),
         ("shipping", "list_shipments", lambda i: {"customer_id": pick(orders, i)[0]}),
-        ("shipping", "report_missing_package",
-         lambda i: {"customer_id": pick(orders, i)[0], "order_id": pick(orders, i)[1]}),
-        ("damage", "get_claim_status", lambda i: dict(zip(("customer_id", "claim_id"), pick(claims, i)))),
-        ("damage", "request_photos", lambda i: dict(zip(("customer_id", "claim_id"), pick(claims, i)))),
-        ("damage", "create_damage_claim",
-         lambda i: {"customer_id": pick(orders, i)[0], "order_id": pick(orders, i)[1], "description": "broken jar",
-                    "items": [{"sku": pick(orders, i)[3], "damage_type": "broken"}]}),
+        (
+            "shipping",
+            "report_missing_package",
+            lambda i: {"customer_id": pick(orders, i)[0], "order_id": pick(orders, i)[1]},
+        ),
+        ("damage", "get_claim_status", lambda i: dict(zip(("customer_id", "claim_id"), pick(claims, i), strict=True))),
+        ("damage", "request_photos", lambda i: dict(zip(("customer_id", "claim_id"), pick(claims, i), strict=True))),
+        (
+            "damage",
+            "create_damage_claim",
+            lambda i: {
+                "customer_id": pick(orders, i)[0],
+                "order_id": pick(orders, i)[1],
+                "description": "broken jar",
+                "items": [{"sku": pick(orders, i)[3], "damage_type": "broken"}],
+            },
+        ),
     ]
 
 
 async def run(calls: int) -> None:
     console = Console(width=150)
-    with tempfile.TemporaryDirectory(prefix="levhaolam-bench-") as data_dir:
-        os.environ.pop("DATABASE_URL", None)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pgserver
-
-            pg = pgserver.get_server(os.path.join(data_dir, "pgdata"), cleanup_mode="stop")
-        url = pg.get_uri()
+    os.environ.pop("DATABASE_URL", None)
+    with throwaway_embedded(prefix="levhaolam-bench-") as url:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             await migrate(conn)
             config = SeedConfig()

@@ -26,8 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from schemas.categories import UnknownCategoryError, parse_category
+from schemas.services import DEFAULT_HOST, DEFAULT_PORTS, MCP_PATH, McpServer
 from schemas.settings import Settings
-from store import inspect
+from store import summary
 from store.database import check_reachable, database_url, open_pool
 from store.demo.generator import Batch, SeedConfig
 from store.demo.loader import SeedReport, existing_data, seed
@@ -115,7 +116,9 @@ async def db_status() -> None:
         states = await status(conn)
     table = Table("migration", "applied at")
     for state in states:
-        table.add_row(state.migration.label, state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending")
+        table.add_row(
+            state.migration.label, state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
+        )
     out.print(table)
 
 
@@ -124,7 +127,7 @@ async def db_status() -> None:
 async def db_checksum() -> None:
     """Print a checksum of the seeded content (equal seeds and scales give equal checksums)."""
     async with await connect(load_settings()) as conn:
-        out.print(await inspect.content_checksum(conn))
+        out.print(await summary.content_checksum(conn))
 
 
 def _parse_as_of(value: str | None) -> datetime:
@@ -157,10 +160,10 @@ def _print_report(report: SeedReport) -> None:
 
 
 async def _print_summary(conn: psycopg.AsyncConnection) -> None:
-    summary = await inspect.business_summary(conn)
-    size = await inspect.database_size(conn)
+    figures = await summary.business_summary(conn)
+    size = await summary.database_size(conn)
     table = Table("", "", title="Lev Haolam at a glance", show_header=False)
-    for label, value in summary.items():
+    for label, value in figures.items():
         table.add_row(label, value)
     table.add_row("database size", f"{size / 2**20:,.0f} MiB")
     out.print(table)
@@ -187,7 +190,7 @@ async def seed_command(
         await migrate(conn)
         report = await _seed(conn, config, force)
         _print_report(report)
-        out.print(f"Database size: {await inspect.database_size(conn) / 2**20:,.0f} MiB")
+        out.print(f"Database size: {await summary.database_size(conn) / 2**20:,.0f} MiB")
 
 
 @app.command("demo")
@@ -228,24 +231,21 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-DEFAULT_PORTS = {"customers": 8101, "subscriptions": 8102, "shipping": 8103, "damage": 8104, "analytics": 8105,
-                 "knowledge": 8106}
-
-
 @app.command("serve")
 @command
 async def serve(
-    name: Annotated[str, typer.Argument(help="customers, subscriptions, shipping or damage")],
+    name: Annotated[str, typer.Argument(help=", ".join(McpServer))],
     transport: Annotated[str, typer.Option(help="stdio (Claude Desktop, IDEs) or http (streamable HTTP)")] = "stdio",
-    host: Annotated[str, typer.Option(help="HTTP: address to listen on")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="HTTP: port (default per server, 8101-8104)")] = None,
+    host: Annotated[str, typer.Option(help="HTTP: address to listen on")] = DEFAULT_HOST,
+    port: Annotated[int | None, typer.Option(help="HTTP: port (default per server: " + ", ".join(
+        f"{server} {port}" for server, port in DEFAULT_PORTS.items()) + ")")] = None,
 ) -> None:
     """Start one MCP server. Over HTTP every call needs a bearer token (`levhaolam token`)."""
     from servers.common.tokens import TokenConfigError
-    from servers.registry import SERVERS, builder
+    from servers.registry import builder
 
-    if name not in SERVERS:
-        raise CliError(f"unknown server {name!r}; expected one of: {', '.join(SERVERS)}")
+    if name not in set(McpServer):
+        raise CliError(f"unknown server {name!r}; expected one of: {', '.join(McpServer)}")
     if transport not in ("stdio", "http"):
         raise CliError(f"--transport: {transport!r} is not stdio or http")
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it; with the default handler the process would die
@@ -261,7 +261,8 @@ async def serve(
     if transport == "stdio":
         await server.run_stdio_async(show_banner=False)
     else:
-        await server.run_http_async(show_banner=False, host=host, port=port or DEFAULT_PORTS[name], path="/mcp")
+        await server.run_http_async(show_banner=False, host=host, port=port or DEFAULT_PORTS[McpServer(name)],
+                                     path=MCP_PATH)
 
 
 @app.command("token")
@@ -274,7 +275,7 @@ async def token(
     ttl: Annotated[int, typer.Option(min=60, max=30 * 86400, help="Lifetime in seconds")] = 3600,
 ) -> None:
     """Mint a bearer token for the MCP servers over HTTP (needs LEVHAOLAM_JWT_SECRET)."""
-    from servers.common.tokens import mint_token
+    from access.tokens import mint_token
 
     settings = load_settings()
     if settings.jwt_secret is None:
@@ -333,15 +334,15 @@ async def _migrated_pool(settings: Settings) -> AsyncIterator[AsyncConnectionPoo
         yield pool
 
 
-def _knowledge_parts(settings: Settings):  # noqa: ANN202 - (store, embedder), imported lazily: torch is heavy
+def _knowledge_parts(settings: Settings):
     from servers.knowledge.embeddings import embedder_for
-    from servers.knowledge.server import store_for
+    from servers.knowledge.stores import vector_store_for
 
     key = settings.openai_api_key
-    return store_for(settings), embedder_for(key.get_secret_value() if key else None)
+    return vector_store_for(settings), embedder_for(key.get_secret_value() if key else None)
 
 
-def _print_ingest(report, title: str) -> None:  # noqa: ANN001 - servers.knowledge.ingest.IngestReport
+def _print_ingest(report, title: str) -> None:
     table = Table("source", "namespace", "status", "passages", "duplicates", title=title)
     for f in report.files:
         table.add_row(f.source, f.namespace or "-", f.status if f.status != "failed" else f"[red]failed[/]: {f.reason}",
@@ -349,7 +350,7 @@ def _print_ingest(report, title: str) -> None:  # noqa: ANN001 - servers.knowled
     out.print(table)
 
 
-async def _run_with_progress(label: str, job) -> object:  # noqa: ANN001 - a coroutine factory taking a callback
+async def _run_with_progress(label: str, job) -> object:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task(label, total=None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 
 from schemas.settings import Settings
-from store.database import check_reachable, database_url, redact_url
+from store.database import check_reachable, database_url, pg_data_dir, redact_url
 from store.errors import StoreError
 from store.migrate import discover
 
@@ -23,7 +23,7 @@ class Check:
 
 
 async def _database(settings: Settings) -> list[Check]:
-    where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.pg_data_dir}"
+    where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {pg_data_dir(settings)}"
     try:
         url = database_url(settings)
         version = await check_reachable(url, settings.db_connect_timeout_s)
@@ -44,9 +44,14 @@ async def _database(settings: Settings) -> list[Check]:
     label = redact_url(url) if settings.database_url else where
     return [
         Check("database", True, f"{label}, PostgreSQL {version}", required=True),
-        Check("pgvector", bool(vector and vector[0]), f"vector {vector[0]}" if vector and vector[0] else "not installed"),
-        Check("migrations", applied == total, f"{applied} of {total} applied"
-              + ("" if applied == total else "; run `levhaolam db migrate`")),
+        Check(
+            "pgvector", bool(vector and vector[0]), f"vector {vector[0]}" if vector and vector[0] else "not installed"
+        ),
+        Check(
+            "migrations",
+            applied == total,
+            f"{applied} of {total} applied" + ("" if applied == total else "; run `levhaolam db migrate`"),
+        ),
     ]
 
 

@@ -29,6 +29,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
+class Channel(StrEnum):
+    """Where a customer wrote from (Chatwoot inbox types); `api` is a direct API or the local chat page."""
+
+    EMAIL = "email"
+    WEB_WIDGET = "web_widget"
+    WHATSAPP = "whatsapp"
+    FACEBOOK = "facebook"
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    API = "api"
+
+
 class SubscriptionStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -42,7 +54,7 @@ class Frequency(StrEnum):
     QUARTERLY = "quarterly"
 
 
-class Plan(StrEnum):
+class SubscriptionPlan(StrEnum):
     CLASSIC = "classic"
     PREMIUM = "premium"
     FAMILY = "family"
@@ -81,6 +93,10 @@ class ClaimStatus(StrEnum):
     RESOLUTION_PROPOSED = "resolution_proposed"
     RESOLVED = "resolved"
     REJECTED = "rejected"
+
+
+# A claim in one of these states is still being worked on: one per order (a partial unique index), counted as open.
+OPEN_CLAIM_STATUSES = (ClaimStatus.AWAITING_PHOTOS, ClaimStatus.UNDER_REVIEW, ClaimStatus.RESOLUTION_PROPOSED)
 
 
 class Resolution(StrEnum):
@@ -135,7 +151,7 @@ class Customer(_Model):
 class Subscription(_Model):
     id: int
     customer_id: int
-    plan: Plan
+    plan: SubscriptionPlan
     status: SubscriptionStatus
     frequency: Frequency
     price_cents: Cents

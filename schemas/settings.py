@@ -5,14 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import platformdirs
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-def _default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("levhaolam", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -22,10 +16,10 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL (e.g. Supabase). Unset: an embedded PostgreSQL under data_dir is used.",
     )
-    data_dir: Path = Field(
-        default_factory=_default_data_dir,
+    data_dir: Path | None = Field(
+        default=None,
         validation_alias=AliasChoices("LEVHAOLAM_DATA_DIR", "data_dir"),
-        description="Where the embedded PostgreSQL keeps its files (data_dir/pgdata).",
+        description="Where the embedded PostgreSQL keeps its files (data_dir/pgdata); unset: the user data folder.",
     )
     db_pool_max_size: int = Field(default=10, ge=1, le=100, validation_alias="LEVHAOLAM_DB_POOL_MAX_SIZE")
     db_connect_timeout_s: int = Field(default=5, ge=1, le=120, validation_alias="LEVHAOLAM_DB_CONNECT_TIMEOUT")
@@ -63,8 +57,15 @@ class Settings(BaseSettings):
     cancel_link_base_url: str = Field(default="https://levhaolam.com/account/cancel",
                                       validation_alias="LEVHAOLAM_CANCEL_LINK_BASE_URL")
 
-    analytics_timeout_ms: int = Field(default=5_000, ge=100, le=120_000, validation_alias="LEVHAOLAM_ANALYTICS_TIMEOUT_MS",
-                                      description="Statement timeout of every analytics query.")
+    analytics_model: str = Field(default="gpt-5.1", validation_alias="LEVHAOLAM_ANALYTICS_MODEL",
+                                 description="OpenAI model of the analytics agent (with OPENAI_API_KEY).")
+    analytics_timeout_ms: int = Field(
+        default=5_000,
+        ge=100,
+        le=120_000,
+        validation_alias="LEVHAOLAM_ANALYTICS_TIMEOUT_MS",
+        description="Statement timeout of every analytics query.",
+    )
 
     @field_validator("jwt_secret")
     @classmethod
@@ -82,12 +83,22 @@ class Settings(BaseSettings):
         if not text.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL, e.g. postgresql://user:password@host:5432/dbname")
         try:
-            urlsplit(text).port  # noqa: B018 - raises ValueError for a port that is not a number
-            conninfo_to_dict(text)
-        except Exception as exc:  # psycopg raises ProgrammingError with libpq's own wording
+            _ = urlsplit(text).port  # raises ValueError for a port that is not a number
+        except ValueError as exc:
             raise ValueError(f"is not a valid PostgreSQL URL ({str(exc).strip()})") from None
         return text
 
-    @property
-    def pg_data_dir(self) -> Path:
-        return self.data_dir / "pgdata"
+
+
+def environment_variables() -> dict[str, str]:
+    """Each setting's environment variable, by field name: what `.env.example` and the compose files document."""
+    names = {}
+    for field_name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, str):
+            names[field_name] = alias
+        elif isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+            names[field_name] = alias.choices[0]
+        else:
+            names[field_name] = field_name.upper()
+    return names

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.domain import Address, Frequency, Plan, Subscription
+from schemas.domain import Address, Frequency, Subscription, SubscriptionPlan
 
 
 class SubscriptionList(BaseModel):
@@ -37,7 +37,7 @@ class RetentionOffer(BaseModel):
     kind: Literal["pause", "skip_next_box", "cheaper_plan", "lower_frequency", "discount"]
     description: str
     tool: str | None = Field(description="The tool that applies this offer, if any")
-    suggested_arguments: dict = Field(default_factory=dict)
+    suggested_arguments: dict[str, Any] = Field(default_factory=dict)
 
 
 class RetentionOffers(BaseModel):
@@ -56,5 +56,5 @@ class CancelLinkInfo(BaseModel):
     expires_at: datetime
 
 
-__all__ = ["AddressChange", "AddressInput", "CancelLink", "CancelLinkInfo", "Frequency", "Plan", "RetentionOffer",
-           "RetentionOffers", "SubscriptionList"]
+__all__ = ["AddressChange", "AddressInput", "CancelLink", "CancelLinkInfo", "Frequency", "RetentionOffer",
+           "RetentionOffers", "SubscriptionList", "SubscriptionPlan"]

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from fastmcp import FastMCP
 
-SERVERS = ("customers", "subscriptions", "shipping", "damage", "knowledge", "analytics")
+from schemas.services import McpServer
+
+SERVERS = tuple(server.value for server in McpServer)
 
 
 def builder(name: str) -> Callable[..., FastMCP]:

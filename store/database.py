@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import platformdirs
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from schemas.settings import Settings
 from store.errors import DatabaseUnavailable, DataDirError, first_line
+
+if TYPE_CHECKING:
+    from pgserver import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +33,14 @@ def redact_url(url: str) -> str:
     return f"{host}{':' + port if port else ''}{parts.path or ''}"
 
 
-def start_embedded(pg_data_dir: Path) -> str:
-    """Start (or join) the embedded PostgreSQL 16 + pgvector in `pg_data_dir`; return its URL.
+def pg_data_dir(settings: Settings) -> Path:
+    """Where the embedded PostgreSQL keeps its files: LEVHAOLAM_DATA_DIR/pgdata, or the user data folder's."""
+    data_dir = settings.data_dir or Path(platformdirs.user_data_dir("levhaolam", appauthor=False))
+    return data_dir / "pgdata"
+
+
+def _embedded_server(pg_data_dir: Path) -> PostgresServer:
+    """Start (or join) the embedded PostgreSQL 16 + pgvector in `pg_data_dir`.
 
     pgserver reference-counts the server across processes: it stops when the last user exits.
     """
@@ -52,13 +64,29 @@ def start_embedded(pg_data_dir: Path) -> str:
             f"cannot start the embedded PostgreSQL in {pg_data_dir}: {first_line}; "
             "check the folder's permissions or set DATABASE_URL"
         ) from None
-    return server.get_uri()
+    return server
+
+
+def start_embedded(pg_data_dir: Path) -> str:
+    """The URL of the embedded PostgreSQL in `pg_data_dir`, started if it is not running."""
+    return _embedded_server(pg_data_dir).get_uri()
+
+
+@contextlib.contextmanager
+def throwaway_embedded(prefix: str = "levhaolam-") -> Iterator[str]:
+    """An embedded PostgreSQL in a new temporary folder, for tests and benchmarks; stopped and removed after."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as parent:
+        server = _embedded_server(Path(parent) / "pgdata")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
 
 
 def database_url(settings: Settings) -> str:
     if settings.database_url is not None:
         return settings.database_url.get_secret_value()
-    return start_embedded(settings.pg_data_dir)
+    return start_embedded(pg_data_dir(settings))
 
 
 async def check_reachable(url: str, timeout_s: int = 5) -> str:
@@ -67,7 +95,7 @@ async def check_reachable(url: str, timeout_s: int = 5) -> str:
         conn = await asyncio.wait_for(
             psycopg.AsyncConnection.connect(url, connect_timeout=timeout_s, autocommit=True), timeout_s + 1
         )
-    except (psycopg.Error, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, psycopg.Error, OSError) as exc:
         reason = first_line(exc).removeprefix("connection failed: ")
         raise DatabaseUnavailable(
             f"cannot reach the database at {redact_url(url)}: {reason}; check DATABASE_URL and that the server is up"

@@ -1,26 +1,25 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from fastmcp import Client, FastMCP
 
-from store.demo.generator import SeedConfig
+from servers.common.principal import Principal
+from servers.registry import builder
 from store.demo.loader import seed
 from store.migrate import migrate
+from tests.helpers import SMALL, fixed_clock, memory_client, settings_for
 from tests.pg import scratch_database, test_server
 
 # Tests never talk to real services, whatever the developer's shell holds.
 for _name in ("DATABASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PINECONE_API_KEY", "LANGFUSE_PUBLIC_KEY",
               "LANGFUSE_SECRET_KEY", "LANGFUSE_HOST", "CHATWOOT_BASE_URL", "CHATWOOT_API_TOKEN"):
     os.environ.pop(_name, None)
-
-AS_OF = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
-SMALL = SeedConfig(customers=120, tickets=900, seed=7, as_of=AS_OF)
-
 
 @pytest.fixture(scope="session")
 def admin_url() -> Iterator[str]:
@@ -93,3 +92,24 @@ async def db_url(admin_url: str, seeded_template: str) -> AsyncIterator[str]:
 async def db(db_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
     async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as connection:
         yield connection
+
+
+ServerFactory = Callable[..., FastMCP]
+
+
+@pytest.fixture
+def make_server(db_url: str) -> ServerFactory:
+    """Build a server by name on the test's private database, in memory, with the fixed clock."""
+
+    def make(name: str, *, principal: Principal | None = None, clock=fixed_clock, **settings: Any) -> FastMCP:
+        return builder(name)(settings_for(db_url, **settings), transport="memory", clock=clock,
+                             local_principal=principal)
+
+    return make
+
+
+@pytest.fixture
+async def client(make_server: ServerFactory, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """An in-memory client of the server the test module names in `SERVER`."""
+    async with memory_client(make_server(request.module.SERVER)) as connected:
+        yield connected

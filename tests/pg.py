@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+
+from store.database import throwaway_embedded
 
 
 def with_database(url: str, dbname: str) -> str:
@@ -25,16 +25,8 @@ def test_server() -> Iterator[str]:
     if configured:
         yield configured
         return
-    import pgserver
-
-    with tempfile.TemporaryDirectory(prefix="levhaolam-test-pg-") as parent:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server = pgserver.get_server(os.path.join(parent, "pgdata"), cleanup_mode="stop")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+    with throwaway_embedded(prefix="levhaolam-test-pg-") as url:
+        yield url
 
 
 @contextlib.asynccontextmanager

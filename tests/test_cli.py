@@ -117,7 +117,7 @@ def test_a_bad_as_of_date(migrated_db: str) -> None:
 
 
 class _Health(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         body = b'{"status":"OK","version":"3.0.0"}' if self.path == "/api/public/health" else b"{}"
         self.send_response(200 if self.path == "/api/public/health" else 404)
         self.send_header("Content-Type", "application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -10,7 +11,8 @@ from pydantic import ValidationError
 from schemas.categories import Category, UnknownCategoryError, parse_category
 from schemas.policy import load_policy, parse_policy
 from schemas.routing import RouterOutput
-from schemas.settings import Settings
+from schemas.settings import Settings, environment_variables
+from tests.helpers import ROOT
 
 
 def test_there_are_exactly_the_ten_agreed_categories() -> None:
@@ -82,3 +84,9 @@ def test_a_bad_database_url_is_refused_with_the_reason(monkeypatch: pytest.Monke
     monkeypatch.setenv("DATABASE_URL", url)
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None)
+
+
+def test_env_example_lists_exactly_the_settings() -> None:
+    text = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^# ([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    assert listed == set(environment_variables().values())

@@ -13,8 +13,8 @@ from schemas.categories import Category
 from schemas.domain import SubscriptionStatus
 from store.demo.loader import seed
 from store.errors import SeedRefused
-from store.inspect import content_checksum, table_counts
-from tests.conftest import AS_OF, SMALL
+from store.summary import content_checksum, table_counts
+from tests.helpers import AS_OF, SMALL
 from tests.pg import scratch_database
 
 TINY = replace(SMALL, customers=60, tickets=300)

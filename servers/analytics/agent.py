@@ -8,15 +8,17 @@ that works, the server records the pair as a learning, whatever the model rememb
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from agents import Agent, Model, RunConfig, Runner, function_tool
 from pydantic import BaseModel, Field
 
 from schemas.analytics import Answer, KeyFigure, QueryResult
-from servers.analytics import charts, context, sql_guard
-from servers.analytics.executor import QueryFailed, run_read_only
+from schemas.settings import Settings
+from servers.analytics import charts, context, queries
+from servers.common.errors import ToolFailure
 from servers.common.runtime import Runtime
 
 MAX_TURNS = 8
@@ -79,33 +81,30 @@ async def grounding(runtime: Runtime, question: str) -> str:
 def _tools(session: _Session) -> list:
     runtime = session.runtime
 
+    async def attempt(label: str, sql_text: str, run: Awaitable[QueryResult]) -> str:
+        try:
+            result = await run
+        except ToolFailure as failure:
+            session.failures.append((label, failure.info.message))
+            return f"ERROR: {failure.info.message}"
+        session.last_result, session.last_sql = result, sql_text
+        return result.model_dump_json()
+
     @function_tool
     async def run_sql(sql: str, max_rows: int = 50) -> str:
         """Run one read-only SELECT over the support tables and return the rows as JSON, or the error."""
-        try:
-            sql_guard.check(sql)
-            result = await run_read_only(runtime.pool, sql, None, max_rows=min(max(max_rows, 1), 500),
-                                         timeout_ms=runtime.settings.analytics_timeout_ms)
-        except (sql_guard.UnsafeQuery, QueryFailed) as exc:
-            session.failures.append((sql, str(exc)))
-            return f"ERROR: {exc}"
-        session.last_result, session.last_sql = result, sql
-        return result.model_dump_json()
+        return await attempt(sql, sql, queries.run_checked_sql(runtime, sql, min(max(max_rows, 1), 500)))
 
     @function_tool
     async def run_saved_query(name: str, params_json: str = "{}") -> str:
         """Run a vetted query by name with parameters given as a JSON object (ISO dates for timestamptz)."""
-        from servers.analytics.server import _run_saved  # the server's own parameter checks
-        from servers.common.errors import ToolFailure
-
         try:
-            result = await _run_saved(runtime, name, json.loads(params_json or "{}"), 200)
-        except (ToolFailure, ValueError) as exc:
-            message = exc.info.message if isinstance(exc, ToolFailure) else str(exc)
-            session.failures.append((f"saved:{name} {params_json}", message))
-            return f"ERROR: {message}"
-        session.last_result, session.last_sql = result, context.saved_queries()[name].sql
-        return result.model_dump_json()
+            params = json.loads(params_json or "{}")
+        except ValueError as exc:
+            return f"ERROR: params_json is not JSON: {exc}"
+        saved = context.saved_queries().get(name)
+        return await attempt(f"saved:{name} {params_json}", saved.sql if saved else name,
+                             queries.run_saved(runtime, name, params, 200))
 
     return [run_sql, run_saved_query]
 
@@ -137,18 +136,17 @@ async def answer_with_model(runtime: Runtime, model: Model, question: str) -> An
 async def _remember(runtime: Runtime, question: str, session: _Session) -> None:
     failed_sql, error = session.failures[-1]
     async with runtime.pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO analytics_learnings (question, mistake, fix, sql, tags, created_by) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (question, f"{failed_sql} failed: {error}", f"This worked instead: {session.last_sql}",
-             session.last_sql, ["auto", "sql_fix"], "analytics-agent"))
+        await queries.insert_learning(conn, question=question, mistake=f"{failed_sql} failed: {error}",
+                                      fix=f"This worked instead: {session.last_sql}", sql=session.last_sql,
+                                      tags=["auto", "sql_fix"], created_by="analytics-agent")
 
 
-def default_model(api_key: str | None) -> Any:
+def default_model(settings: Settings) -> Model | None:
     """The configured model, or None to answer offline."""
-    if not api_key:
+    if settings.openai_api_key is None:
         return None
     from agents import OpenAIResponsesModel
     from openai import AsyncOpenAI
 
-    return OpenAIResponsesModel(model="gpt-5.1", openai_client=AsyncOpenAI(api_key=api_key))
+    client = AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value())
+    return OpenAIResponsesModel(model=settings.analytics_model, openai_client=client)

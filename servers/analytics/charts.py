@@ -16,7 +16,7 @@ class ChartError(ValueError):
 
 
 def records(result: QueryResult) -> list[dict[str, Any]]:
-    return [dict(zip(result.columns, row)) for row in result.rows]
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
 def _field_type(values: list[Any]) -> str:
@@ -40,9 +40,15 @@ def vega_lite(data: list[dict[str, Any]], kind: ChartKind, x: str, y: str, title
     x_encoding: dict[str, Any] = {"field": x, "type": x_type, "title": x.replace("_", " ")}
     if kind == "bar" and x_type == "nominal":
         x_encoding["sort"] = "-y"
-    return {"$schema": VEGA_LITE_SCHEMA, "title": title, "data": {"values": data}, "mark": {"type": kind, "tooltip": True},
-            "encoding": {"x": x_encoding, "y": {"field": y, "type": "quantitative", "title": y.replace("_", " ")}},
-            "width": 560, "height": 300}
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "title": title,
+        "data": {"values": data},
+        "mark": {"type": kind, "tooltip": True},
+        "encoding": {"x": x_encoding, "y": {"field": y, "type": "quantitative", "title": y.replace("_", " ")}},
+        "width": 560,
+        "height": 300,
+    }
 
 
 def render_png(spec: dict[str, Any]) -> bytes:

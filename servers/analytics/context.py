@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from schemas.analytics import BusinessRule, ColumnInfo, Learning, QueryParam, SavedQuery, TableInfo
 
-KNOWLEDGE = Path(__file__).parent / "knowledge"
+SEMANTIC_LAYER = Path(__file__).parent / "semantic_layer"
 # The tables analytics may read; the database role grants exactly these (migration 0005).
 ALLOWED_TABLES = ("support_threads_data", "support_dialogs", "ai_human_comparison", "ai_agent_tasks",
                   "ai_answerer_instructions")
@@ -23,13 +23,14 @@ _PARAM = re.compile(r"^--\s*param:\s*(\w+)\s+(\w+)(?:\s*=\s*(\S+))?\s*\|\s*(.+)$
 
 @lru_cache(maxsize=1)
 def table_docs() -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((KNOWLEDGE / "tables").glob("*.json"))}
+    paths = sorted((SEMANTIC_LAYER / "tables").glob("*.json"))
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in paths}
 
 
 @lru_cache(maxsize=1)
 def business_rules() -> list[BusinessRule]:
     rules: list[BusinessRule] = []
-    for path in sorted((KNOWLEDGE / "business").glob("*.json")):
+    for path in sorted((SEMANTIC_LAYER / "business").glob("*.json")):
         rules.extend(BusinessRule.model_validate(item) for item in json.loads(path.read_text(encoding="utf-8")))
     return rules
 
@@ -54,7 +55,7 @@ def parse_saved_query(name: str, text: str) -> SavedQuery:
 @lru_cache(maxsize=1)
 def saved_queries() -> dict[str, SavedQuery]:
     return {p.stem: parse_saved_query(p.stem, p.read_text(encoding="utf-8"))
-            for p in sorted((KNOWLEDGE / "queries").glob("*.sql"))}
+            for p in sorted((SEMANTIC_LAYER / "queries").glob("*.sql"))}
 
 
 async def live_tables(conn: psycopg.AsyncConnection) -> list[TableInfo]:
@@ -92,8 +93,11 @@ async def search_learnings(conn: psycopg.AsyncConnection, query: str, limit: int
     await cur.execute(
         "SELECT id, question, mistake, fix, sql, tags FROM analytics_learnings, "
         "websearch_to_tsquery('english', %(q)s) AS q "
-        "WHERE to_tsvector('english', question || ' ' || mistake || ' ' || fix || ' ' || array_to_string(tags, ' ')) @@ q "
+        "WHERE to_tsvector('english', question || ' ' || mistake || ' ' || fix || ' ' || array_to_string(tags, ' "
+        "')) @@ q "
         "   OR %(q)s = ANY(tags) "
         "ORDER BY ts_rank(to_tsvector('english', question || ' ' || mistake || ' ' || fix), q) DESC, id DESC "
-        "LIMIT %(limit)s", {"q": query, "limit": limit})
+        "LIMIT %(limit)s",
+        {"q": query, "limit": limit},
+    )
     return [Learning(**row) for row in await cur.fetchall()]

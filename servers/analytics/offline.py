@@ -30,12 +30,20 @@ CATEGORY_WORDS: list[tuple[str, Category]] = [
     (r"cancel", Category.CANCEL_SUBSCRIPTION),
     (r"\"other\"|'other'|other category|category other", Category.OTHER),
 ]
-CHANNEL_WORDS = [(r"whatsapp", "whatsapp"), (r"e-?mail", "email"), (r"web ?widget|website chat|live chat", "web_widget"),
-                 (r"facebook|messenger", "facebook"), (r"telegram", "telegram"), (r"\bsms\b|text message", "sms")]
+CHANNEL_WORDS = [
+    (r"whatsapp", "whatsapp"),
+    (r"e-?mail", "email"),
+    (r"web ?widget|website chat|live chat", "web_widget"),
+    (r"facebook|messenger", "facebook"),
+    (r"telegram", "telegram"),
+    (r"\bsms\b|text message", "sms"),
+]
 # Filters and periods the vetted queries cannot express: refuse instead of answering something else.
-UNSUPPORTED = re.compile(r"\b(19|20)\d{2}\b|quarter|this year|last year|\babout\b|mention|contain|customers? who|"
-                         r"\bwhy\b|predict|forecast|next week|next month|tomorrow|per agent|which agent|country|countries|"
-                         r"language|refund amount|revenue")
+UNSUPPORTED = re.compile(
+    r"\b(19|20)\d{2}\b|quarter|this year|last year|\babout\b|mention|contain|customers? who|"
+    r"\bwhy\b|predict|forecast|next week|next month|tomorrow|per agent|which agent|country|countries|"
+    r"language|refund amount|revenue"
+)
 
 
 # The vetted queries have no country filter: a question naming a country is refused, not answered for all.
@@ -53,7 +61,7 @@ class Period:
 
 
 @dataclass
-class Plan:
+class QueryChoice:
     query: str
     params: dict[str, Any]
     period: Period | None
@@ -122,7 +130,7 @@ def find_channel(text: str) -> str | None:
     return None
 
 
-def plan(question: str, now: datetime) -> Plan | None:
+def choose(question: str, now: datetime) -> QueryChoice | None:
     """The vetted query that answers `question`, or None when it cannot be answered reliably."""
     text = " ".join(question.lower().replace("’", "'").split())
     if UNSUPPORTED.search(text) or COUNTRY.search(text):
@@ -136,42 +144,44 @@ def plan(question: str, now: datetime) -> Plan | None:
 
     if "stuck" in text or "waiting too long" in text or "unanswered" in text:
         hours = int(m[1]) if (m := re.search(r"(\d+) hours", text)) else 24
-        return Plan("stuck_tickets", {"now": now, "older_than_hours": hours}, None, "sum:tickets")
+        return QueryChoice("stuck_tickets", {"now": now, "older_than_hours": hours}, None, "sum:tickets")
     if "resolution rate" in text:
-        return Plan("resolution_rate", span | {"category": category}, period, "first:resolution_rate_pct",
+        return QueryChoice("resolution_rate", span | {"category": category}, period, "first:resolution_rate_pct",
                     _filters(category))
     if "funnel" in text:
-        return Plan("funnel", span, period, "first:tickets")
+        return QueryChoice("funnel", span, period, "first:tickets")
     if re.search(r"response time|respond|how fast|how quickly|first response|reply time", text):
         who = "ai" if ai else "human" if re.search(r"human|agent|people|staff", text) else None
         if who is None:
             return None
-        return Plan("response_times", span, period, f"row:handled_by={who}:median_minutes")
+        return QueryChoice("response_times", span, period, f"row:handled_by={who}:median_minutes")
     if re.search(r"week over week|week-over-week|compared (to|with) last week|vs\.? last week|than last week|"
                  r"change from last week", text):
-        return Plan("week_over_week", {"now": now}, None, f"row:metric={'ai_handled' if ai else 'tickets'}:change_pct")
+        return QueryChoice(
+            "week_over_week", {"now": now}, None, f"row:metric={'ai_handled' if ai else 'tickets'}:change_pct"
+        )
     if re.search(r"problematic|worst|most problems|struggl|hardest", text):
-        return Plan("category_problems", span, period, "first:category")
+        return QueryChoice("category_problems", span, period, "first:category")
     if re.search(r"rating|csat|satisf", text):
-        return Plan("csat", span | {"category": category}, period, "first:avg_rating", _filters(category))
+        return QueryChoice("csat", span | {"category": category}, period, "first:avg_rating", _filters(category))
     if re.search(r"cost|spend|spent|how much did", text):
-        return Plan("ai_cost", span, period, "sum:cost_usd")
+        return QueryChoice("ai_cost", span, period, "sum:cost_usd")
     if re.search(r"task", text) and re.search(r"fail|error", text):
-        return Plan("agent_task_failures", span, period, "sum:failed")
+        return QueryChoice("agent_task_failures", span, period, "sum:failed")
     if re.search(r"ai vs|ai versus|versus human|vs human|ai or human|who answered|human vs", text):
-        return Plan("ai_vs_human", span, period, "row:handled_by=ai:share_pct")
+        return QueryChoice("ai_vs_human", span, period, "row:handled_by=ai:share_pct")
     if ai and re.search(r"handle|alone|auto|resolv|answer", text):
-        return Plan("ai_handled_count", span | {"category": category}, period,
+        return QueryChoice("ai_handled_count", span | {"category": category}, period,
                     "first:ai_share_pct" if share else "first:ai_handled", _filters(category))
     if re.search(r"per day|daily|each day|by day|busiest day", text):
-        return Plan("daily_volume", span, period, "max:tickets:day" if "busiest" in text else "avg:tickets")
+        return QueryChoice("daily_volume", span, period, "max:tickets:day" if "busiest" in text else "avg:tickets")
     if re.search(r"by channel|per channel|which channel|top channel|most used channel|channels", text):
-        return Plan("tickets_by_channel", span, period, "first:channel")
+        return QueryChoice("tickets_by_channel", span, period, "first:channel")
     if re.search(r"by category|per category|which category|top category|most common|categories", text):
-        return Plan("tickets_by_category", span, period, "first:category")
+        return QueryChoice("tickets_by_category", span, period, "first:category")
     if re.search(r"how many|number of|ticket volume|count of", text) and "ticket" in text or \
             re.search(r"how many (requests|messages|conversations)", text):
-        return Plan("ticket_count", span | {"category": category, "channel": channel}, period, "first:tickets",
+        return QueryChoice("ticket_count", span | {"category": category, "channel": channel}, period, "first:tickets",
                     _filters(category) | ({"channel": channel} if channel else {}))
     return None
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
+from agents import Model
+from agents.exceptions import AgentsException
 from fastmcp import Context, FastMCP
 from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from mcp_types import ToolAnnotations
+from openai import OpenAIError
 from pydantic import Field
 
 from schemas.analytics import (
@@ -24,13 +28,12 @@ from schemas.analytics import (
     TableInfo,
     TableList,
 )
-from schemas.categories import UnknownCategoryError, parse_category
 from schemas.errors import ErrorCode
 from schemas.settings import Settings
-from servers.analytics import answers, charts, context, offline, sql_guard
-from servers.analytics.executor import MAX_ROWS_LIMIT, QueryFailed, run_read_only
+from servers.analytics import agent, answers, charts, context, offline, queries
+from servers.analytics.executor import MAX_ROWS_LIMIT
 from servers.common.app import READ_ONLY, Transport, create_server
-from servers.common.errors import ToolFailure, invalid, not_found
+from servers.common.errors import ToolFailure, invalid
 from servers.common.principal import Principal
 from servers.common.runtime import Clock, Runtime, runtime_of, utc_now
 
@@ -41,8 +44,9 @@ Start with ask for common questions. To write SQL: read list_tables / describe_t
 definitions), list_saved_queries (vetted patterns) and search_learnings; then run_sql with one SELECT. When a query
 was wrong and you found the fix, record_learning. All SQL is read-only, time-limited and row-capped."""
 
-CHANNELS = ("email", "web_widget", "whatsapp", "facebook", "telegram", "sms")
-MaxRows = Annotated[int, Field(ge=1, le=MAX_ROWS_LIMIT, description="Rows to return at most; the result says if more existed")]
+MaxRows = Annotated[
+    int, Field(ge=1, le=MAX_ROWS_LIMIT, description="Rows to return at most; the result says if more existed")
+]
 
 
 def _runtime(ctx: Context) -> Runtime:
@@ -66,8 +70,9 @@ async def describe_table(name: Annotated[str, Field(max_length=100, description=
 
 
 def not_found_table(name: str) -> ToolFailure:
-    return ToolFailure(ErrorCode.NOT_FOUND, f"no table {name!r} for analytics; tables: {', '.join(context.ALLOWED_TABLES)}",
-                       "name")
+    return ToolFailure(
+        ErrorCode.NOT_FOUND, f"no table {name!r} for analytics; tables: {', '.join(context.ALLOWED_TABLES)}", "name"
+    )
 
 
 async def get_business_rules(ctx: Context) -> BusinessRules:
@@ -83,53 +88,6 @@ async def list_saved_queries() -> SavedQueryList:
     return SavedQueryList(queries=list(context.saved_queries().values()))
 
 
-def _coerce(query_name: str, params: dict[str, Any], now: datetime) -> dict[str, Any]:
-    saved = context.saved_queries()[query_name]
-    known = {p.name for p in saved.params}
-    for extra in set(params) - known:
-        raise invalid(f"params.{extra}", f"{query_name} has no parameter {extra!r}; it takes {', '.join(sorted(known))}")
-    values: dict[str, Any] = {}
-    for p in saved.params:
-        raw = params.get(p.name, None if p.default in (None, "null") else p.default)
-        if raw is None and p.name == "now":
-            raw = now
-        if raw is None:
-            if p.default is None:
-                raise invalid(f"params.{p.name}", f"{query_name} needs {p.name}: {p.description}")
-            values[p.name] = None
-            continue
-        try:
-            if p.type == "timestamptz":
-                parsed = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-                if isinstance(parsed, date) and not isinstance(parsed, datetime):
-                    parsed = datetime.combine(parsed, time())
-                values[p.name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)
-            elif p.type == "int":
-                values[p.name] = int(raw)
-            elif p.type == "category":
-                values[p.name] = parse_category(str(raw)).value
-            elif p.type == "channel":
-                if str(raw) not in CHANNELS:
-                    raise ValueError(f"expected one of {', '.join(CHANNELS)}")
-                values[p.name] = str(raw)
-        except UnknownCategoryError as exc:
-            raise invalid(f"params.{p.name}", str(exc)) from None
-        except (TypeError, ValueError) as exc:
-            raise invalid(f"params.{p.name}", f"not a valid {p.type}: {exc}") from None
-    return values
-
-
-async def _run_saved(runtime: Runtime, name: str, params: dict[str, Any], max_rows: int) -> QueryResult:
-    if name not in context.saved_queries():
-        raise ToolFailure(ErrorCode.NOT_FOUND, f"no saved query {name!r}; see list_saved_queries", "name")
-    values = _coerce(name, params, runtime.clock())
-    try:
-        return await run_read_only(runtime.pool, context.saved_queries()[name].sql, values, max_rows=max_rows,
-                                   timeout_ms=runtime.settings.analytics_timeout_ms)
-    except QueryFailed as exc:
-        raise ToolFailure(ErrorCode.INVALID_ARGUMENT, str(exc), "params") from None
-
-
 async def run_saved_query(
     name: Annotated[str, Field(max_length=100, description="A query from list_saved_queries")],
     ctx: Context,
@@ -137,7 +95,7 @@ async def run_saved_query(
     max_rows: MaxRows = 200,
 ) -> QueryResult:
     """Run a vetted query with parameters (read-only)."""
-    return await _run_saved(_runtime(ctx), name, params, max_rows)
+    return await queries.run_saved(_runtime(ctx), name, params, max_rows)
 
 
 async def run_sql(
@@ -147,16 +105,7 @@ async def run_sql(
 ) -> QueryResult:
     """Run one read-only SELECT over the support tables: checked by a parser, run as a SELECT-only role in a
     READ ONLY transaction with a 5 s timeout; results over max_rows are truncated and marked so."""
-    try:
-        sql_guard.check(sql)
-    except sql_guard.UnsafeQuery as exc:
-        raise invalid("sql", str(exc)) from None
-    try:
-        runtime = _runtime(ctx)
-        return await run_read_only(runtime.pool, sql, None, max_rows=max_rows,
-                                   timeout_ms=runtime.settings.analytics_timeout_ms)
-    except QueryFailed as exc:
-        raise invalid("sql", str(exc)) from None
+    return await queries.run_checked_sql(_runtime(ctx), sql, max_rows)
 
 
 async def record_learning(
@@ -171,13 +120,9 @@ async def record_learning(
     answers are grounded in it."""
     runtime = _runtime(ctx)
     async with runtime.pool.connection() as conn:
-        cur = await conn.execute(
-            "INSERT INTO analytics_learnings (question, mistake, fix, sql, tags, created_by) "
-            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id", (question, mistake, fix, sql, tags,
-                                                             runtime.principal().subject))
-        row = await cur.fetchone()
-    assert row is not None
-    return Learning(id=row[0], question=question, mistake=mistake, fix=fix, sql=sql, tags=tags)
+        learning_id = await queries.insert_learning(conn, question=question, mistake=mistake, fix=fix, sql=sql,
+                                                    tags=tags, created_by=runtime.principal().subject)
+    return Learning(id=learning_id, question=question, mistake=mistake, fix=fix, sql=sql, tags=tags)
 
 
 async def search_learnings(
@@ -203,33 +148,43 @@ async def make_chart(
     except charts.ChartError as exc:
         raise invalid("data", str(exc)) from None
     png = await asyncio.to_thread(charts.render_png, spec)
-    return ToolResult(content=[Image(data=png, format="png").to_image_content()], structured_content={"vega_lite": spec})
+    return ToolResult(
+        content=[Image(data=png, format="png").to_image_content()], structured_content={"vega_lite": spec}
+    )
 
 
 async def answer_offline(runtime: Runtime, question: str) -> Answer:
-    plan = offline.plan(question, runtime.clock())
-    if plan is None:
+    choice = offline.choose(question, runtime.clock())
+    if choice is None:
         return Answer(question=question, answered=False,
                       answer=f"{answers.CANNOT}: it does not match a vetted query. Try asking about ticket counts, "
                              "categories, channels, AI vs human, resolution rate, response times, stuck tickets, "
                              "ratings or AI cost, for a period such as 'this week' or 'last month'.")
-    result = await _run_saved(runtime, plan.query, plan.params, max_rows=500)
-    figure = answers.key_figure(plan, result)
+    result = await queries.run_saved(runtime, choice.query, choice.params, max_rows=500)
+    figure = answers.key_figure(choice, result)
     if figure is None:
         return Answer(question=question, answered=False, answer=f"{answers.CANNOT}: there is no data for that.",
-                      query=plan.query, result=result)
-    saved = context.saved_queries()[plan.query]
+                      query=choice.query, result=result)
+    saved = context.saved_queries()[choice.query]
     chart = None
     if saved.chart and result.rows:
         chart = charts.vega_lite(charts.records(result), saved.chart["kind"], saved.chart["x"], saved.chart["y"],
                                  question.strip())
-    params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in plan.params.items() if v is not None}
-    return Answer(question=question, answered=True, answer=answers.sentence(plan, figure, result), key_figure=figure,
-                  query=plan.query, params=params, period=plan.period.label if plan.period else None, result=result,
-                  chart=chart)
+    params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in choice.params.items() if v is not None}
+    return Answer(
+        question=question,
+        answered=True,
+        answer=answers.sentence(choice, figure, result),
+        key_figure=figure,
+        query=choice.query,
+        params=params,
+        period=choice.period.label if choice.period else None,
+        result=result,
+        chart=chart,
+    )
 
 
-def make_ask(model: Any | None) -> Any:
+def make_ask(model: Model | None) -> Callable[..., Awaitable[Answer]]:
     """The ask tool: with a model, the analytics agent writes grounded SQL; without one, vetted queries answer."""
 
     async def ask(
@@ -241,13 +196,8 @@ def make_ask(model: Any | None) -> Any:
         runtime = _runtime(ctx)
         if model is None:
             return await answer_offline(runtime, question)
-        from agents.exceptions import AgentsException
-        from openai import OpenAIError
-
-        from servers.analytics.agent import answer_with_model
-
         try:
-            return await answer_with_model(runtime, model, question)
+            return await agent.answer_with_model(runtime, model, question)
         except (AgentsException, OpenAIError) as exc:
             # The model is down or misbehaved: the vetted queries still answer the common questions.
             log.warning("analytics model failed (%s); answering offline", type(exc).__name__)
@@ -257,14 +207,11 @@ def make_ask(model: Any | None) -> Any:
 
 
 def build(settings: Settings | None = None, *, transport: Transport = "memory", clock: Clock = utc_now,
-          local_principal: Principal | None = None, model: Any | None = None) -> FastMCP:
+          local_principal: Principal | None = None, model: Model | None = None) -> FastMCP:
     """`model`: an openai-agents Model for ask; by default the configured OpenAI model, or offline without a key."""
     settings = settings or Settings()
     if model is None:
-        from servers.analytics.agent import default_model
-
-        key = settings.openai_api_key
-        model = default_model(key.get_secret_value() if key else None)
+        model = agent.default_model(settings)
     mcp = create_server("analytics", INSTRUCTIONS, settings, transport=transport, clock=clock,
                         local_principal=local_principal)
     for fn in (list_tables, describe_table, get_business_rules, list_saved_queries, run_saved_query, run_sql,

@@ -25,13 +25,14 @@ from schemas.actions import ActionResponse, AuditOutcome, ConfirmationToken, Ide
 from schemas.errors import ErrorCode
 from servers.common import audit
 from servers.common.errors import ToolFailure
-from servers.common.runtime import runtime_of
+from servers.common.runtime import Clock, runtime_of
 
 ConfirmationArg = Annotated[ConfirmationToken | None, Field(description=ConfirmationToken.__metadata__[0].description)]
 IdempotencyArg = Annotated[IdempotencyKey | None, Field(description=IdempotencyKey.__metadata__[0].description)]
 
-Plan = Callable[[psycopg.AsyncConnection], Awaitable[str]]
-Execute = Callable[[psycopg.AsyncConnection], Awaitable[tuple[str, BaseModel]]]
+# A tool's two halves: check and lock, returning the summary to confirm; then make the change.
+PlanStep = Callable[[psycopg.AsyncConnection], Awaitable[str]]
+ExecuteStep = Callable[[psycopg.AsyncConnection], Awaitable[tuple[str, BaseModel]]]
 
 
 def canonical(arguments: dict[str, Any]) -> str:
@@ -60,7 +61,8 @@ class ActionCall(Generic[ResultT]):
         return _sha256(canonical(self.bound_arguments))
 
 
-async def perform(ctx: Context, call: ActionCall[ResultT], plan: Plan, execute: Execute) -> ActionResponse[ResultT]:
+async def perform(ctx: Context, call: ActionCall[ResultT], plan: PlanStep, execute: ExecuteStep
+                  ) -> ActionResponse[ResultT]:
     runtime = runtime_of(ctx)
     principal = runtime.principal()
     response_type = ActionResponse[call.result_type]  # type: ignore[name-defined]
@@ -128,8 +130,8 @@ async def perform(ctx: Context, call: ActionCall[ResultT], plan: Plan, execute: 
         raise
 
 
-async def _replay(conn: psycopg.AsyncConnection, call: ActionCall, response_type: type[ActionResponse]
-                  ) -> ActionResponse | None:
+async def _replay(conn: psycopg.AsyncConnection, call: ActionCall[ResultT],
+                  response_type: type[ActionResponse[ResultT]]) -> ActionResponse[ResultT] | None:
     if not call.idempotency_key:
         return None
     cur = conn.cursor(row_factory=dict_row)
@@ -144,7 +146,7 @@ async def _replay(conn: psycopg.AsyncConnection, call: ActionCall, response_type
     return response_type.model_validate({**stored["result"], "replayed": True})
 
 
-async def _claim_token(conn: psycopg.AsyncConnection, call: ActionCall, clock: Callable) -> bool:
+async def _claim_token(conn: psycopg.AsyncConnection, call: ActionCall[ResultT], clock: Clock) -> bool:
     """Lock the confirmation row and check it; mark it used. Returns True if it had been used already."""
     assert call.confirmation_token is not None
     cur = conn.cursor(row_factory=dict_row)

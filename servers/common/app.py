@@ -8,7 +8,7 @@ from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
 from schemas.settings import Settings
-from servers.common.middleware import GuardMiddleware
+from servers.common.middleware import platform_middleware
 from servers.common.principal import Principal
 from servers.common.runtime import Clock, lifespan_for, utc_now
 from servers.common.tokens import verifier
@@ -37,7 +37,7 @@ def create_server(
         name=f"levhaolam-{name}",
         instructions=instructions,
         lifespan=lifespan_for(name, settings, clock=clock, local_principal=local_principal),
-        middleware=[GuardMiddleware()],
+        middleware=platform_middleware(),
         auth=verifier(settings) if transport == "http" else None,
         # Unexpected exceptions reach the client as a generic message, never a traceback or SQL.
         mask_error_details=True,

@@ -11,9 +11,12 @@ from schemas.errors import ErrorCode, ToolErrorInfo
 class ToolFailure(ToolError):
     """Raised by tools and the action engine; the client sees `info` as JSON, never a traceback."""
 
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None, *, always_audit: bool = False
+                 ) -> None:
         self.info = ToolErrorInfo(code=code, field=field, message=message)
         self.audited = False  # set once the refusal is in the audit log, so it is written once
+        # Access refusals are audited for every tool; bad input only for tools that change state.
+        self.always_audit = always_audit
         super().__init__(self.info.model_dump_json(exclude_none=True))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 ALL_TOOLS = "*"
@@ -22,7 +24,7 @@ class Principal(BaseModel):
         return ALL_TOOLS in self.tools or tool in self.tools
 
     @classmethod
-    def from_claims(cls, claims: dict) -> Principal:
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
         tools = claims.get("tools", [])
         if isinstance(tools, str):
             tools = tools.split()

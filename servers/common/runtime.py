@@ -46,7 +46,8 @@ class Runtime:
 
 
 def runtime_of(ctx: Context) -> Runtime:
-    return ctx.lifespan_context["runtime"]
+    runtime: Runtime = ctx.lifespan_context["runtime"]
+    return runtime
 
 
 def lifespan_for(

@@ -1,44 +1,15 @@
-"""Bearer tokens for the MCP servers: minted by the orchestrator (one per category or conversation),
-verified by each server with FastMCP's JWTVerifier."""
+"""Verifying the bearer tokens minted by `access.tokens`, with FastMCP's JWTVerifier."""
 
 from __future__ import annotations
 
-import time
-import uuid
-
 from fastmcp.server.auth.providers.jwt import JWTVerifier
-from joserfc import jwt
-from joserfc.jwk import OctKey
 
+from access.tokens import AUDIENCE, ISSUER
 from schemas.settings import Settings
-
-ISSUER = "levhaolam"
-AUDIENCE = "levhaolam-mcp"
 
 
 class TokenConfigError(RuntimeError):
     pass
-
-
-def mint_token(
-    secret: str,
-    *,
-    subject: str,
-    scope: str,
-    tools: list[str],
-    ttl_seconds: int = 3600,
-    customer_id: int | None = None,
-    conversation_id: str | None = None,
-) -> str:
-    """An HS256 token whose claims list the tools the caller may use."""
-    now = int(time.time())
-    claims: dict = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + ttl_seconds,
-                    "jti": uuid.uuid4().hex, "lh_scope": scope, "tools": tools}
-    if customer_id is not None:
-        claims["customer_id"] = customer_id
-    if conversation_id is not None:
-        claims["conversation_id"] = conversation_id
-    return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, OctKey.import_key(secret.encode()))
 
 
 def verifier(settings: Settings) -> JWTVerifier:

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from pydantic import EmailStr, Field
 
 from schemas.customers import CustomerProfile, IdentifyResult, OrderHistory, OrderSummary
-from schemas.domain import Address, Customer, CustomerId, Subscription
+from schemas.domain import OPEN_CLAIM_STATUSES, Address, Customer, CustomerId, PaymentIssueStatus, Subscription
 from schemas.settings import Settings
 from servers.common.app import READ_ONLY, Transport, create_server
 from servers.common.errors import invalid, not_found
@@ -54,7 +54,9 @@ async def identify_customer(
     if len(given) != 1:
         raise invalid("email", "give exactly one of email, phone or chatwoot_contact_id")
     (field, value), = given.items()
-    column_value = {"email": lambda v: str(v).strip().lower(), "phone": _phone, "chatwoot_contact_id": int}[field](value)
+    column_value = {"email": lambda v: str(v).strip().lower(), "phone": _phone, "chatwoot_contact_id": int}[field](
+        value
+    )
     async with runtime_of(ctx).pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
         # Two customers may share a phone (a family): then nobody is identified by it.
@@ -81,10 +83,11 @@ async def get_customer_profile(customer_id: CustomerId, ctx: Context) -> Custome
             "WHERE s.customer_id = %s GROUP BY s.id ORDER BY s.started_at DESC", (customer_id,))
         subscriptions = [Subscription(**r) for r in await cur.fetchall()]
         await cur.execute(
-            "SELECT (SELECT count(*) FROM damage_claims WHERE customer_id = %(c)s AND status IN "
-            "('awaiting_photos', 'under_review', 'resolution_proposed')) AS claims, "
-            "(SELECT count(*) FROM payment_issues WHERE customer_id = %(c)s AND status = 'open') AS payments",
-            {"c": customer_id})
+            "SELECT (SELECT count(*) FROM damage_claims WHERE customer_id = %(c)s AND status = ANY(%(open)s)) AS "
+            "claims, "
+            "(SELECT count(*) FROM payment_issues WHERE customer_id = %(c)s AND status = %(open_issue)s) AS payments",
+            {"c": customer_id, "open": [s.value for s in OPEN_CLAIM_STATUSES],
+             "open_issue": PaymentIssueStatus.OPEN.value})
         counts = await cur.fetchone()
     assert counts is not None
     return CustomerProfile(customer=customer, addresses=addresses, subscriptions=subscriptions,

@@ -11,7 +11,17 @@ from pydantic import Field
 
 from schemas.actions import ActionResponse
 from schemas.damage import ClaimItemInput, PhotoUploadInstructions
-from schemas.domain import ClaimId, ClaimItem, ClaimPhoto, ClaimStatus, CustomerId, DamageClaim, OrderId, Resolution
+from schemas.domain import (
+    OPEN_CLAIM_STATUSES,
+    ClaimId,
+    ClaimItem,
+    ClaimPhoto,
+    ClaimStatus,
+    CustomerId,
+    DamageClaim,
+    OrderId,
+    Resolution,
+)
 from schemas.errors import ErrorCode
 from schemas.settings import Settings
 from servers.common.actions import ActionCall, ConfirmationArg, IdempotencyArg, perform
@@ -26,7 +36,6 @@ was hurt or ate spoiled food, hand the conversation to a human instead."""
 
 PHOTO_TYPES = ["image/jpeg", "image/png", "image/heic", "image/webp"]
 UPLOAD_BASE = "https://uploads.levhaolam.example/claims"
-OPEN = (ClaimStatus.AWAITING_PHOTOS, ClaimStatus.UNDER_REVIEW, ClaimStatus.RESOLUTION_PROPOSED)
 
 
 async def _claim(conn: psycopg.AsyncConnection, customer_id: int, claim_id: int, *, lock: bool = False
@@ -95,7 +104,7 @@ async def create_damage_claim(
                 raise invalid(f"items.{index}.quantity", f"order #{order_id} has only "
                                                          f"{in_order[item.sku]['quantity']} of {item.sku}")
         await cur.execute("SELECT id FROM damage_claims WHERE order_id = %s AND status = ANY(%s)",
-                          (order_id, [s.value for s in OPEN]))
+                          (order_id, [s.value for s in OPEN_CLAIM_STATUSES]))
         existing = await cur.fetchone()
         if existing:
             raise ToolFailure(ErrorCode.CONFLICT, f"claim #{existing['id']} is already open for order #{order_id}; "
@@ -137,7 +146,9 @@ async def request_photos(customer_id: CustomerId, claim_id: ClaimId, ctx: Contex
 async def attach_photo(
     customer_id: CustomerId,
     claim_id: ClaimId,
-    url: Annotated[str, Field(pattern=r"^https://\S+$", max_length=2000, description="https URL of the uploaded photo")],
+    url: Annotated[
+        str, Field(pattern=r"^https://\S+$", max_length=2000, description="https URL of the uploaded photo")
+    ],
     content_type: Annotated[str, Field(description="image/jpeg, image/png, image/heic or image/webp")],
     ctx: Context,
     confirmation_token: ConfirmationArg = None,
@@ -150,7 +161,7 @@ async def attach_photo(
 
     async def plan(conn: psycopg.AsyncConnection) -> str:
         claim = await _claim(conn, customer_id, claim_id, lock=True)
-        if claim.status not in OPEN:
+        if claim.status not in OPEN_CLAIM_STATUSES:
             raise policy(f"claim #{claim.id} is {claim.status.value}; photos can only be added to an open claim",
                          "claim_id")
         if any(photo.url == url for photo in claim.photos):

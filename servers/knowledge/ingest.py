@@ -6,8 +6,8 @@ lands; a changed file replaces its old passages; an unchanged one is skipped.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,14 +91,14 @@ async def ingest_file(pool: AsyncConnectionPool, store: VectorStore, embedder: E
                       namespace: str | None = None) -> FileReport:
     source = _source_name(path)
     try:
-        named, chunks = read_document(path)
+        named, chunks = await asyncio.to_thread(read_document, path)
     except DocumentError as exc:
         return FileReport(source, "failed", reason=str(exc))
     target = namespace or named or (path.stem if path.stem in AREA_NAMESPACES else None)
     if target is None or not valid_namespace(target):
         return FileReport(source, "failed", reason=f"{path.name}: namespace {target!r} is not one of "
                           f"{', '.join(AREA_NAMESPACES)}; add 'namespace: faq' front matter or pass --namespace")
-    file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    file_hash = hashlib.sha256(await asyncio.to_thread(path.read_bytes)).hexdigest()
     async with pool.connection() as conn:
         row = await (await conn.execute("SELECT file_hash FROM knowledge_sources WHERE namespace = %s AND source = %s",
                                         (target, source))).fetchone()

@@ -29,21 +29,17 @@ from servers.common.runtime import Clock, runtime_of, utc_now
 from servers.knowledge import retrieval
 from servers.knowledge.embeddings import Embedder, embedder_for
 from servers.knowledge.ingest import valid_namespace
-from servers.knowledge.stores import PgVectorStore, PineconeStore, VectorStore
+from servers.knowledge.stores import VectorStore, vector_store_for
 
 INSTRUCTIONS = """Lev Haolam's knowledge: search_knowledge for FAQ and policy passages (namespaces: faq, shipping,
 retention, damage, payments, subscription), get_examples for the best past answers of a category (few-shot),
 get_category_instructions for the rules in force. Answer only from what these return."""
 
 MAX_QUERY_CHARS = 2000
-Query = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The customer's question or keywords")]
+Query = Annotated[
+    str, Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The customer's question or keywords")
+]
 K = Annotated[int, Field(ge=1, le=20, description="How many passages")]
-
-
-def store_for(settings: Settings) -> VectorStore:
-    if settings.pinecone_api_key and settings.pinecone_index_host:
-        return PineconeStore(settings.pinecone_api_key.get_secret_value(), settings.pinecone_index_host)
-    return PgVectorStore()
 
 
 def _clean(query: str) -> str:
@@ -75,7 +71,9 @@ def make_tools(store: VectorStore, embedder: Embedder) -> list:
         async with runtime_of(ctx).pool.connection() as conn:
             passages = await retrieval.search(conn, store, embedder, examples_namespace(category), text, k)
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT id, metadata FROM knowledge_chunks WHERE id = ANY(%s)", ([p.id for p in passages],))
+            await cur.execute(
+                "SELECT id, metadata FROM knowledge_chunks WHERE id = ANY(%s)", ([p.id for p in passages],)
+            )
             meta = {r["id"]: r["metadata"] for r in await cur.fetchall()}
         examples = [Example(question=meta[p.id]["question"], answer=meta[p.id]["answer"], category=category,
                             source_ticket=meta[p.id].get("source_ticket"), score=p.score)
@@ -119,6 +117,6 @@ def build(settings: Settings | None = None, *, transport: Transport = "memory", 
     embedder = embedder or embedder_for(key.get_secret_value() if key else None)
     mcp = create_server("knowledge", INSTRUCTIONS, settings, transport=transport, clock=clock,
                         local_principal=local_principal)
-    for fn in (*make_tools(store or store_for(settings), embedder), get_category_instructions, list_namespaces):
+    for fn in (*make_tools(store or vector_store_for(settings), embedder), get_category_instructions, list_namespaces):
         mcp.tool(fn, annotations=READ_ONLY)
     return mcp

@@ -10,6 +10,8 @@ from typing import Protocol
 
 import psycopg
 
+from schemas.settings import Settings
+
 
 def as_vector(values: list[float]) -> str:
     return "[" + ",".join(f"{v:.7f}" for v in values) + "]"
@@ -90,3 +92,10 @@ class PineconeStore:
         close = getattr(self._index, "close", None)
         if close is not None:
             await close()
+
+
+def vector_store_for(settings: Settings) -> VectorStore:
+    """Pinecone when its key and index host are configured, else pgvector in the platform's PostgreSQL."""
+    if settings.pinecone_api_key and settings.pinecone_index_host:
+        return PineconeStore(settings.pinecone_api_key.get_secret_value(), settings.pinecone_index_host)
+    return PgVectorStore()

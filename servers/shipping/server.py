@@ -79,11 +79,18 @@ async def track_shipment(
                           "WHERE shipment_id = %s ORDER BY occurred_at", (row["shipment_id"],))
         events = [ShipmentEvent(**e) for e in await cur.fetchall()]
     return TrackingInfo(
-        order_id=row["order_id"], box_month=row["box_month"], carrier=row["carrier"],
-        tracking_number=row["tracking_number"], tracking_url=TRACKING_URL[row["carrier"]].format(row["tracking_number"]),
-        status=row["status"], shipped_at=row["shipped_at"], expected_delivery=row["expected_delivery"],
-        delivered_at=row["delivered_at"], events=events,
-        missing_report_allowed_from=_missing_from(row, runtime.policy.missing_package_grace_days))
+        order_id=row["order_id"],
+        box_month=row["box_month"],
+        carrier=row["carrier"],
+        tracking_number=row["tracking_number"],
+        tracking_url=TRACKING_URL[row["carrier"]].format(row["tracking_number"]),
+        status=row["status"],
+        shipped_at=row["shipped_at"],
+        expected_delivery=row["expected_delivery"],
+        delivered_at=row["delivered_at"],
+        events=events,
+        missing_report_allowed_from=_missing_from(row, runtime.policy.missing_package_grace_days),
+    )
 
 
 async def list_shipments(

@@ -49,6 +49,9 @@ def open_link(key: bytes, link_or_token: str, now: datetime) -> tuple[int, int, 
         token = (parse_qs(urlsplit(token).query).get("t") or [""])[0]
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if base64.urlsafe_b64encode(raw).decode().rstrip("=") != token:
+            # base64 ignores the spare bits of the last character: an altered link could decode to the same bytes.
+            raise ValueError("not the canonical encoding")
         payload = json.loads(AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _AAD))
         customer_id, subscription_id = int(payload["c"]), int(payload["s"])
         expires_at = datetime.fromtimestamp(int(payload["e"]), UTC)

@@ -14,7 +14,15 @@ from psycopg.rows import dict_row
 from pydantic import Field
 
 from schemas.actions import ActionResponse
-from schemas.domain import Address, CustomerId, Frequency, Plan, Subscription, SubscriptionId, SubscriptionStatus
+from schemas.domain import (
+    Address,
+    CustomerId,
+    Frequency,
+    Subscription,
+    SubscriptionId,
+    SubscriptionPlan,
+    SubscriptionStatus,
+)
 from schemas.errors import ErrorCode
 from schemas.policy import Policy, month_add
 from schemas.settings import Settings
@@ -382,15 +390,21 @@ async def get_retention_offers(customer_id: CustomerId, subscription_id: Subscri
     _require_live(sub, "offered anything")
     offers: list[RetentionOffer] = []
     if sub.status is SubscriptionStatus.ACTIVE:
-        offers.append(RetentionOffer(kind="pause", description=f"Pause for {', '.join(map(str, p.pause_months_allowed))}"
-                                     " months instead of cancelling; it restarts by itself", tool="pause_subscription",
-                                     suggested_arguments={"subscription_id": sub.id, "months": 2}))
+        offers.append(
+            RetentionOffer(
+                kind="pause",
+                description=f"Pause for {', '.join(map(str, p.pause_months_allowed))}"
+                " months instead of cancelling; it restarts by itself",
+                tool="pause_subscription",
+                suggested_arguments={"subscription_id": sub.id, "months": 2},
+            )
+        )
         open_box = p.next_open_box(today)
         if sub.next_shipment_date and sub.next_shipment_date.replace(day=1) == open_box:
             offers.append(RetentionOffer(kind="skip_next_box", description=f"Skip the {open_box:%B} box only",
                                          tool="skip_month", suggested_arguments={"subscription_id": sub.id,
                                                                                  "box_month": open_box.isoformat()}))
-    if sub.plan is not Plan.CLASSIC:
+    if sub.plan is not SubscriptionPlan.CLASSIC:
         offers.append(RetentionOffer(kind="cheaper_plan", description="Switch to the Classic box, our lowest price",
                                      tool=None))
     if sub.frequency is Frequency.MONTHLY:
@@ -455,8 +469,8 @@ def build(settings: Settings | None = None, *, transport: Transport = "memory", 
                         local_principal=local_principal)
     for fn in READ_TOOLS:
         mcp.tool(fn, annotations=READ_ONLY)
-    for fn, annotations in ACTION_TOOLS.items():
-        mcp.tool(fn, annotations=annotations)
+    for fn, hints in ACTION_TOOLS.items():
+        mcp.tool(fn, annotations=hints)
     # Issues a credential but changes no record: not read-only, not destructive, not idempotent.
     mcp.tool(create_cancel_link, annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False,
                                                              idempotentHint=False, openWorldHint=False))

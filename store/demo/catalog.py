@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.categories import Category
+from schemas.domain import Channel
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ CATEGORY_WEIGHTS: dict[Category, int] = {
     Category.OTHER: 6,
 }
 
-CHANNEL_WEIGHTS = {"email": 40, "web_widget": 25, "whatsapp": 20, "facebook": 8, "telegram": 5, "sms": 2}
+# Historic tickets came through Chatwoot inboxes; none through the API channel, which is new.
+CHANNEL_WEIGHTS: dict[str, int] = {Channel.EMAIL: 40, Channel.WEB_WIDGET: 25, Channel.WHATSAPP: 20, Channel.FACEBOOK: 8,
+                                   Channel.TELEGRAM: 5, Channel.SMS: 2}
 
 # Slots: {first} customer's first name, {order} order number, {month} a box month name,
 # {tracking} a tracking number, {product} a product name, {country} the customer's country name.

@@ -307,7 +307,9 @@ class DemoGenerator:
             events.append((arrives - timedelta(hours=8), "out_for_delivery", country.city_hint, "Out for delivery"))
             events.append((arrives, "delivered", COUNTRY_NAMES.get(country.code, country.code), "Delivered"))
         elif fate == "exception":
-            events.append((shipped + transit * 0.6, "exception", country.city_hint, "Address incomplete, held at depot"))
+            events.append(
+                (shipped + transit * 0.6, "exception", country.city_hint, "Address incomplete, held at depot")
+            )
         elif fate == "returned":
             events.append((shipped + transit, "returned", "Jerusalem, IL", "Returned to sender: refused"))
         for occurred, status, location, description in events:

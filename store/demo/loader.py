@@ -84,7 +84,9 @@ async def seed(
     present = await existing_data(conn)
     if present and not force:
         what = ", ".join(f"{n:,} rows in {t}" for t, n in present.items())
-        raise SeedRefused(f"the database already holds data ({what}); run `levhaolam seed --force` to wipe it and reseed")
+        raise SeedRefused(
+            f"the database already holds data ({what}); run `levhaolam seed --force` to wipe it and reseed"
+        )
     started = time.perf_counter()
     if present:
         await wipe(conn)

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from store.tables import CONTENT_TABLES
+
 
 class ProductRow(NamedTuple):
     sku: str
@@ -210,23 +212,10 @@ class AgentTaskRow(NamedTuple):
 
 
 # Table name for each row type, in an order that satisfies every foreign key.
-TABLES: dict[type, str] = {
-    ProductRow: "products",
-    CustomerRow: "customers",
-    AddressRow: "addresses",
-    SubscriptionRow: "subscriptions",
-    SkipRow: "subscription_skips",
-    OrderRow: "orders",
-    OrderItemRow: "order_items",
-    ShipmentRow: "shipments",
-    ShipmentEventRow: "shipment_events",
-    DamageClaimRow: "damage_claims",
-    DamageClaimItemRow: "damage_claim_items",
-    DamageClaimPhotoRow: "damage_claim_photos",
-    PaymentIssueRow: "payment_issues",
-    InstructionRow: "ai_answerer_instructions",
-    TicketRow: "support_threads_data",
-    DialogRow: "support_dialogs",
-    ComparisonRow: "ai_human_comparison",
-    AgentTaskRow: "ai_agent_tasks",
-}
+ROW_TYPES: tuple[type, ...] = (
+    ProductRow, CustomerRow, AddressRow, SubscriptionRow, SkipRow, OrderRow, OrderItemRow, ShipmentRow,
+    ShipmentEventRow, DamageClaimRow, DamageClaimItemRow, DamageClaimPhotoRow, PaymentIssueRow, InstructionRow,
+    TicketRow, DialogRow, ComparisonRow, AgentTaskRow,
+)
+# Each row type's table; the order of CONTENT_TABLES satisfies the foreign keys.
+TABLES: dict[type, str] = dict(zip(ROW_TYPES, CONTENT_TABLES, strict=True))

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
 
-from tests.servers.conftest import make_server, memory_client  # noqa: F401 - make_server is a fixture
+import pytest
+from fastmcp import Client
+
+from tests.conftest import ServerFactory
+from tests.helpers import memory_client
 
 
 @pytest.fixture
-async def analytics(make_server):  # noqa: F811
+async def analytics(make_server: ServerFactory) -> AsyncIterator[Client]:
     async with memory_client(make_server("analytics", LEVHAOLAM_ANALYTICS_TIMEOUT_MS=700)) as client:
         yield client

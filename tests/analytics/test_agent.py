@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from agents.testing import ScriptedModel, assistant_message, function_call
 from fastmcp import Client
 
 from servers.registry import builder
-from tests.servers.conftest import fixed_clock, settings_for
+from tests.helpers import fixed_clock, settings_for
 
 GOOD_SQL = ("SELECT count(*) AS ai_handled FROM support_threads_data WHERE handled_by = 'ai' "
             "AND created_at >= '2026-11-23T00:00:00Z' AND created_at < '2026-11-28T12:00:00Z'")
@@ -23,7 +23,7 @@ def server_with(model: ScriptedModel, db_url: str):
 async def test_the_agent_fixes_a_failed_query_answers_and_records_what_it_learned(db_url: str, db) -> None:
     expected = (await (await db.execute(
         "SELECT count(*) FROM support_threads_data WHERE handled_by = 'ai' AND created_at >= %s AND created_at < %s",
-        (datetime(2026, 11, 23, tzinfo=timezone.utc), datetime(2026, 11, 28, 12, tzinfo=timezone.utc)))).fetchone())[0]
+        (datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 28, 12, tzinfo=UTC)))).fetchone())[0]
     final = {"answer": f"AI handled {expected} tickets alone this week.", "key_label": "ai_handled",
              "key_value": expected, "sql": GOOD_SQL, "chart": None, "can_answer": True}
     model = ScriptedModel([
@@ -39,7 +39,7 @@ async def test_the_agent_fixes_a_failed_query_answers_and_records_what_it_learne
 
     instructions = model.calls[0].system_instructions or ""
     for layer in ("support_threads_data", "handled_by (text)", "resolution_rate", "ai_handled_count(start, end",
-                  "skip_month:", f"Now is 2026-11-28T12:00:00+00:00"):
+                  "skip_month:", "Now is 2026-11-28T12:00:00+00:00"):
         assert layer in instructions
     retry_input = json.dumps(model.calls[1].input, default=str)
     assert "table tickets is not available to analytics" in retry_input

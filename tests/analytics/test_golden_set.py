@@ -5,14 +5,14 @@ The data's 'now' is AS_OF = Saturday 2026-11-28 12:00 UTC, so this week starts M
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
-from tests.conftest import AS_OF
+from tests.helpers import AS_OF
 
-UTC = timezone.utc
+UTC = UTC
 TODAY = datetime(2026, 11, 28, tzinfo=UTC)
 THIS_WEEK = (datetime(2026, 11, 23, tzinfo=UTC), AS_OF)
 LAST_WEEK = (datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
@@ -53,45 +53,110 @@ GOLDEN: list[tuple[str, str, tuple, float]] = [
     ("How many tickets since September?", COUNT, SINCE_SEPTEMBER, 0),
     ("How many requests did we get on Telegram in the last 7 days?", COUNT + " AND channel = 'telegram'", LAST_7, 0),
     ("How many cancellation tickets this month?", COUNT + " AND category = 'cancel_subscription'", THIS_MONTH, 0),
-    ("Which category has the most tickets this month?", "SELECT category FROM support_threads_data WHERE created_at "
-     ">= %(s)s AND created_at < %(e)s GROUP BY category ORDER BY count(*) DESC, category LIMIT 1", THIS_MONTH, 0),
-    ("Which channel is used most last month?", "SELECT channel FROM support_threads_data WHERE created_at >= %(s)s AND "
-     "created_at < %(e)s GROUP BY channel ORDER BY count(*) DESC, channel LIMIT 1", LAST_MONTH, 0),
-    ("What share of tickets did the AI handle alone last month?", "SELECT round(100.0 * sum((handled_by = 'ai')::int) "
-     "/ count(handled_by), 1) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s", LAST_MONTH,
-     0.05),
+    (
+        "Which category has the most tickets this month?",
+        "SELECT category FROM support_threads_data WHERE created_at "
+        ">= %(s)s AND created_at < %(e)s GROUP BY category ORDER BY count(*) DESC, category LIMIT 1",
+        THIS_MONTH,
+        0,
+    ),
+    (
+        "Which channel is used most last month?",
+        "SELECT channel FROM support_threads_data WHERE created_at >= %(s)s AND "
+        "created_at < %(e)s GROUP BY channel ORDER BY count(*) DESC, channel LIMIT 1",
+        LAST_MONTH,
+        0,
+    ),
+    (
+        "What share of tickets did the AI handle alone last month?",
+        "SELECT round(100.0 * sum((handled_by = 'ai')::int) "
+        "/ count(handled_by), 1) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s",
+        LAST_MONTH,
+        0.05,
+    ),
     ("How many tickets did AI handle alone last month?", COUNT + " AND handled_by = 'ai'", LAST_MONTH, 0),
-    ("AI vs human last month?", "SELECT round(100.0 * sum((handled_by = 'ai')::int) / count(handled_by), 1) FROM "
-     "support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s AND handled_by IS NOT NULL", LAST_MONTH,
-     0.05),
-    ("What is the resolution rate this month?", "SELECT round(100.0 * count(draft_created_at) / count(ai_answered_at), "
-     "1) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s", THIS_MONTH, 0.05),
-    ("What is the resolution rate for payment tickets last month?", "SELECT round(100.0 * count(draft_created_at) / "
-     "count(ai_answered_at), 1) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s AND "
-     "category = 'payment_issue'", LAST_MONTH, 0.05),
+    (
+        "AI vs human last month?",
+        "SELECT round(100.0 * sum((handled_by = 'ai')::int) / count(handled_by), 1) FROM "
+        "support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s AND handled_by IS NOT NULL",
+        LAST_MONTH,
+        0.05,
+    ),
+    (
+        "What is the resolution rate this month?",
+        "SELECT round(100.0 * count(draft_created_at) / count(ai_answered_at), "
+        "1) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s",
+        THIS_MONTH,
+        0.05,
+    ),
+    (
+        "What is the resolution rate for payment tickets last month?",
+        "SELECT round(100.0 * count(draft_created_at) / "
+        "count(ai_answered_at), 1) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s AND "
+        "category = 'payment_issue'",
+        LAST_MONTH,
+        0.05,
+    ),
     ("Which category is the most problematic?", PROBLEMS, ALL, 0),
     ("What is the median response time for AI last month?", MEDIAN_MINUTES.format(who="ai"), LAST_MONTH, 0.01),
     ("What is the median response time for humans last month?", MEDIAN_MINUTES.format(who="human"), LAST_MONTH, 0.01),
-    ("How many tickets are stuck?", "SELECT count(*) FROM support_threads_data WHERE status IN ('new', 'ai_answered', "
-     "'draft_created', 'escalated') AND created_at < %(e)s - interval '1 day'", (AS_OF, AS_OF), 0),
-    ("How did ticket volume change compared to last week?", "SELECT round(100.0 * (count(*) FILTER (WHERE created_at "
-     ">= %(s)s) - count(*) FILTER (WHERE created_at < %(e)s - interval '7 days')) / count(*) FILTER (WHERE created_at < "
-     "%(e)s - interval '7 days'), 1) FROM support_threads_data WHERE (created_at >= %(s)s AND created_at < %(e)s) OR "
-     "(created_at >= %(s)s - interval '7 days' AND created_at < %(e)s - interval '7 days')", THIS_WEEK, 0.05),
-    ("What's the average rating last month?", "SELECT round(avg(rating), 2) FROM support_threads_data WHERE created_at "
-     ">= %(s)s AND created_at < %(e)s", LAST_MONTH, 0.005),
-    ("What's the average rating for damaged item tickets since September?", "SELECT round(avg(rating), 2) FROM "
-     "support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s AND category = 'damaged_item'",
-     SINCE_SEPTEMBER, 0.005),
-    ("How much did AI cost this month?", "SELECT sum(ai_cost_usd) FROM support_threads_data WHERE created_at >= %(s)s "
-     "AND created_at < %(e)s", THIS_MONTH, 0.05),
-    ("How many agent tasks failed last month?", "SELECT count(*) FROM ai_agent_tasks WHERE status = 'failed' AND "
-     "created_at >= %(s)s AND created_at < %(e)s", LAST_MONTH, 0),
-    ("What was the busiest day last month?", "SELECT created_at::date::text FROM support_threads_data WHERE created_at "
-     ">= %(s)s AND created_at < %(e)s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1", LAST_MONTH, 0),
-    ("How many tickets per day on average in the last 30 days?", "SELECT round(avg(n), 1) FROM (SELECT count(*) AS n "
-     "FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s GROUP BY created_at::date) d",
-     LAST_30, 0.05),
+    (
+        "How many tickets are stuck?",
+        "SELECT count(*) FROM support_threads_data WHERE status IN ('new', 'ai_answered', "
+        "'draft_created', 'escalated') AND created_at < %(e)s - interval '1 day'",
+        (AS_OF, AS_OF),
+        0,
+    ),
+    (
+        "How did ticket volume change compared to last week?",
+        "SELECT round(100.0 * (count(*) FILTER (WHERE created_at "
+        ">= %(s)s) - count(*) FILTER (WHERE created_at < %(e)s - interval '7 days')) / count(*) FILTER (WHERE "
+        "created_at < "
+        "%(e)s - interval '7 days'), 1) FROM support_threads_data WHERE (created_at >= %(s)s AND created_at < "
+        "%(e)s) OR "
+        "(created_at >= %(s)s - interval '7 days' AND created_at < %(e)s - interval '7 days')",
+        THIS_WEEK,
+        0.05,
+    ),
+    (
+        "What's the average rating last month?",
+        "SELECT round(avg(rating), 2) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s",
+        LAST_MONTH,
+        0.005,
+    ),
+    (
+        "What's the average rating for damaged item tickets since September?",
+        "SELECT round(avg(rating), 2) FROM "
+        "support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s AND category = 'damaged_item'",
+        SINCE_SEPTEMBER,
+        0.005,
+    ),
+    (
+        "How much did AI cost this month?",
+        "SELECT sum(ai_cost_usd) FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s",
+        THIS_MONTH,
+        0.05,
+    ),
+    (
+        "How many agent tasks failed last month?",
+        "SELECT count(*) FROM ai_agent_tasks WHERE status = 'failed' AND created_at >= %(s)s AND created_at < %(e)s",
+        LAST_MONTH,
+        0,
+    ),
+    (
+        "What was the busiest day last month?",
+        "SELECT created_at::date::text FROM support_threads_data WHERE created_at "
+        ">= %(s)s AND created_at < %(e)s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        LAST_MONTH,
+        0,
+    ),
+    (
+        "How many tickets per day on average in the last 30 days?",
+        "SELECT round(avg(n), 1) FROM (SELECT count(*) AS n "
+        "FROM support_threads_data WHERE created_at >= %(s)s AND created_at < %(e)s GROUP BY created_at::date) d",
+        LAST_30,
+        0.05,
+    ),
 ]
 
 UNANSWERABLE = [

@@ -10,16 +10,23 @@ from psycopg_pool import AsyncConnectionPool
 from servers.analytics import sql_guard
 from servers.analytics.context import ALLOWED_TABLES
 from servers.analytics.executor import ANALYTICS_ROLE, QueryFailed, run_read_only
-from store.inspect import content_checksum
-from tests.servers.conftest import error_of
+from store.summary import content_checksum
+from tests.helpers import error_of
 
 
 # 1. The database role can only SELECT the analytics tables.
-@pytest.mark.parametrize("statement", [
-    "SELECT * FROM customers", "SELECT * FROM action_audit", "INSERT INTO support_threads_data (thread_id) VALUES ('x')",
-    "UPDATE ai_agent_tasks SET status = 'failed'", "DELETE FROM support_dialogs", "CREATE TABLE evil (id int)",
-    "SELECT * FROM pending_confirmations",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM customers",
+        "SELECT * FROM action_audit",
+        "INSERT INTO support_threads_data (thread_id) VALUES ('x')",
+        "UPDATE ai_agent_tasks SET status = 'failed'",
+        "DELETE FROM support_dialogs",
+        "CREATE TABLE evil (id int)",
+        "SELECT * FROM pending_confirmations",
+    ],
+)
 async def test_the_analytics_role_alone_refuses(db: psycopg.AsyncConnection, statement: str) -> None:
     async with db.transaction(force_rollback=True):
         await db.execute(f"SET LOCAL ROLE {ANALYTICS_ROLE}")
@@ -44,8 +51,14 @@ async def pool(db_url: str):
         yield p
 
 
-@pytest.mark.parametrize("statement", ["SELECT nextval(pg_get_serial_sequence('customers', 'id'))",
-                                       "SELECT lo_create(0)", "SELECT setval(pg_get_serial_sequence('customers', 'id'), 1)"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT nextval(pg_get_serial_sequence('customers', 'id'))",
+        "SELECT lo_create(0)",
+        "SELECT setval(pg_get_serial_sequence('customers', 'id'), 1)",
+    ],
+)
 async def test_the_read_only_transaction_alone_refuses_side_effects(pool, statement: str) -> None:
     with pytest.raises(QueryFailed, match="read-only transaction"):
         await run_read_only(pool, statement, None, max_rows=5, role=None)
@@ -103,11 +116,22 @@ TABLES = ["customers", "addresses", "subscriptions", "orders", "shipments", "dam
 WRITES = ["INSERT INTO {t} SELECT * FROM {t}", "UPDATE {t} SET id = id", "DELETE FROM {t}", "TRUNCATE {t}",
           "DROP TABLE {t}", "ALTER TABLE {t} ADD COLUMN evil int", "SELECT * FROM {t}; DELETE FROM {t}",
           "WITH x AS (DELETE FROM {t} RETURNING 1) SELECT count(*) FROM x"]
-DDL = ["CREATE TABLE evil AS SELECT * FROM support_threads_data", "CREATE FUNCTION evil() RETURNS int AS 'select 1' "
-       "LANGUAGE sql", "ALTER ROLE levhaolam_analytics SUPERUSER", "GRANT ALL ON customers TO levhaolam_analytics",
-       "CREATE EXTENSION dblink", "ALTER SYSTEM SET statement_timeout = 0", "CREATE INDEX evil ON support_dialogs (body)",
-       "CREATE ROLE evil LOGIN SUPERUSER", "DROP SCHEMA public CASCADE", "CREATE VIEW evil AS SELECT 1",
-       "COMMENT ON TABLE customers IS 'x'", "REINDEX TABLE customers", "CLUSTER customers", "VACUUM FULL customers"]
+DDL = [
+    "CREATE TABLE evil AS SELECT * FROM support_threads_data",
+    "CREATE FUNCTION evil() RETURNS int AS 'select 1' LANGUAGE sql",
+    "ALTER ROLE levhaolam_analytics SUPERUSER",
+    "GRANT ALL ON customers TO levhaolam_analytics",
+    "CREATE EXTENSION dblink",
+    "ALTER SYSTEM SET statement_timeout = 0",
+    "CREATE INDEX evil ON support_dialogs (body)",
+    "CREATE ROLE evil LOGIN SUPERUSER",
+    "DROP SCHEMA public CASCADE",
+    "CREATE VIEW evil AS SELECT 1",
+    "COMMENT ON TABLE customers IS 'x'",
+    "REINDEX TABLE customers",
+    "CLUSTER customers",
+    "VACUUM FULL customers",
+]
 FUNCTIONS = ["pg_sleep(30)", "pg_read_file('/etc/passwd')", "pg_read_binary_file('/etc/passwd')",
              "lo_import('/etc/passwd')", "lo_export(1, '/tmp/x')", "dblink('host=localhost', 'select 1')",
              "set_config('statement_timeout', '0', false)", "current_setting('data_directory')",

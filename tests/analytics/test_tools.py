@@ -8,7 +8,7 @@ import pytest
 from fastmcp import Client
 
 from servers.analytics.context import ALLOWED_TABLES, saved_queries
-from tests.servers.conftest import error_of
+from tests.helpers import error_of
 
 
 async def test_tables_combine_the_live_schema_with_their_meaning(analytics: Client) -> None:
@@ -25,7 +25,9 @@ async def test_tables_combine_the_live_schema_with_their_meaning(analytics: Clie
 async def test_business_rules_include_metrics_and_the_category_rules(analytics: Client) -> None:
     rules = (await analytics.call_tool("get_business_rules", {})).structured_content
     resolution = next(r for r in rules["rules"] if r["name"] == "resolution_rate")
-    assert resolution["definition"].startswith("Resolution rate = tickets with a draft created / tickets the AI answered")
+    assert resolution["definition"].startswith(
+        "Resolution rate = tickets with a draft created / tickets the AI answered"
+    )
     assert len(rules["category_rules"]) == 10 and "cut-off" in rules["category_rules"]["skip_month"]
 
 

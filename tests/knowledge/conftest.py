@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -11,9 +10,8 @@ from psycopg_pool import AsyncConnectionPool
 from servers.knowledge.embeddings import LocalMiniLM
 from servers.knowledge.ingest import import_examples, ingest_path
 from servers.knowledge.stores import PgVectorStore
+from tests.helpers import HELP_CENTER as DOCS
 from tests.pg import scratch_database
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "knowledge"
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ class PineconeStandIn:
         namespace = body.get("namespace", "")
 
         def cosine(values: list[float]) -> float:
-            dot = sum(a * b for a, b in zip(values, vector))
+            dot = sum(a * b for a, b in zip(values, vector, strict=True))
             norm = math.sqrt(sum(a * a for a in values)) * math.sqrt(sum(b * b for b in vector))
             return dot / norm if norm else 0.0
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import shutil
 from pathlib import Path
 
 import psycopg
@@ -13,6 +15,7 @@ from servers.knowledge import retrieval
 from servers.knowledge.chunking import split_long
 from servers.knowledge.ingest import ingest_path
 from servers.knowledge.stores import PgVectorStore
+from tests.helpers import HELP_CENTER as DOCS
 
 
 @pytest.fixture
@@ -25,7 +28,7 @@ def test_long_text_is_split_with_overlap() -> None:
     text = " ".join(f"Sentence number {i} says something about boxes." for i in range(80))
     pieces = split_long(text, max_chars=300, overlap=80)
     assert len(pieces) > 5 and all(len(p) <= 300 for p in pieces)
-    for before, after in zip(pieces, pieces[1:]):
+    for before, after in itertools.pairwise(pieces):
         assert after.split(" ", 3)[2] in before  # the next piece starts inside the previous one's tail
 
 
@@ -65,13 +68,13 @@ async def test_a_corrupt_file_is_reported_and_the_rest_still_lands(pool, kconn, 
 
 
 async def test_the_same_passage_twice_is_stored_once(pool, kconn, embedder, tmp_path: Path) -> None:
-    (tmp_path / "copy.md").write_text((Path(__file__).resolve().parents[2] / "docs/knowledge/payments.md").read_text())
+    shutil.copy(DOCS / "payments.md", tmp_path / "copy.md")
     report = await ingest_path(pool, PgVectorStore(), embedder, tmp_path / "copy.md")
     assert report.files[0].chunks == 0 and report.files[0].duplicates == 10
 
 
 class FailingStore(PgVectorStore):
-    async def upsert(self, conn, namespace, items):  # noqa: ANN001
+    async def upsert(self, conn, namespace, items):
         raise RuntimeError("vector store unavailable")
 
 

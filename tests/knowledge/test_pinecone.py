@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from servers.common.loopback import serve_on_loopback
 from servers.knowledge import retrieval
 from servers.knowledge.embeddings import DIMENSIONS
 from servers.knowledge.ingest import ingest_path
-from servers.common.loopback import serve_on_loopback
 from servers.knowledge.stores import PgVectorStore, PineconeStore
-from tests.knowledge.conftest import DOCS
+from tests.helpers import HELP_CENTER as DOCS
 from tests.knowledge.pinecone_standin import PineconeStandIn
 
 API_KEY = "pcsk_test_standin_key"

@@ -6,7 +6,7 @@ import pytest
 from fastmcp import Client
 
 from servers.registry import builder
-from tests.servers.conftest import error_of, fixed_clock, settings_for
+from tests.helpers import error_of, fixed_clock, settings_for
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ async def test_search_returns_passages_with_score_and_source(knowledge: Client) 
     assert result["namespace"] == "shipping" and len(result["passages"]) == 3
     top = result["passages"][0]
     assert top["title"] == "Which countries do you ship to?" and "Portugal" in top["content"]
-    assert top["source"].endswith("docs/knowledge/shipping.md") and top["score"] > 0
+    assert top["source"].endswith("docs/help-center/shipping.md") and top["score"] > 0
     scores = [p["score"] for p in result["passages"]]
     assert scores == sorted(scores, reverse=True)
 

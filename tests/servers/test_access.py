@@ -9,10 +9,11 @@ import httpx
 import pytest
 from fastmcp import Client
 
+from access.tokens import mint_token
 from servers.common.principal import staff_principal
-from servers.common.tokens import mint_token
 from servers.registry import builder
-from tests.servers.conftest import (
+from tests.helpers import (
+    active_subscription,
     audit_rows,
     bearer,
     error_of,
@@ -21,7 +22,6 @@ from tests.servers.conftest import (
     memory_client,
     settings_for,
 )
-from tests.servers.test_actions import active_subscription
 
 PAUSE_SCOPE = ["get_subscription", "pause_subscription", "get_retention_offers"]
 
@@ -49,7 +49,9 @@ async def test_a_call_outside_the_scope_is_refused_and_audited(subscriptions_url
     [row] = await audit_rows(db, "cancel_subscription")
     assert (row["outcome"], row["error_code"], row["caller"], row["scope"], row["conversation_id"]) == (
         "refused", "forbidden", "orchestrator/pause_subscription", "pause_subscription", "cw-4242")
-    assert (await (await db.execute("SELECT status FROM subscriptions WHERE id = %s", (sub,))).fetchone())[0] == "active"
+    assert (await (await db.execute("SELECT status FROM subscriptions WHERE id = %s", (sub,))).fetchone())[
+        0
+    ] == "active"
 
 
 async def test_a_token_bound_to_a_customer_cannot_reach_another(subscriptions_url: str, db) -> None:
@@ -74,8 +76,11 @@ async def test_a_token_bound_to_a_customer_cannot_reach_another(subscriptions_ur
 async def test_http_without_a_valid_token_is_unauthorized(subscriptions_url: str, token: str | None) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient() as raw:
-        response = await raw.post(subscriptions_url, headers=headers | {"Accept": "application/json, text/event-stream"},
-                                  json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        response = await raw.post(
+            subscriptions_url,
+            headers=headers | {"Accept": "application/json, text/event-stream"},
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        )
     assert response.status_code == 401
 
 

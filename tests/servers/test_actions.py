@@ -5,27 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import psycopg
 import pytest
 from fastmcp import Client
 
-from tests.conftest import AS_OF
-from tests.servers.conftest import audit_rows, error_of, memory_client
-
-
-async def active_subscription(db: psycopg.AsyncConnection, skip: int = 0) -> tuple[int, int]:
-    row = await (await db.execute(
-        "SELECT customer_id, id FROM subscriptions WHERE status = 'active' AND frequency = 'monthly' "
-        "ORDER BY id OFFSET %s LIMIT 1", (skip,))).fetchone()
-    assert row is not None
-    return row[0], row[1]
-
-
-async def status_of(db: psycopg.AsyncConnection, subscription_id: int) -> tuple:
-    row = await (await db.execute("SELECT status, paused_until::text, next_shipment_date::text FROM subscriptions "
-                                  "WHERE id = %s", (subscription_id,))).fetchone()
-    assert row is not None
-    return tuple(row)
+from tests.helpers import AS_OF, active_subscription, audit_rows, error_of, memory_client, status_of
 
 
 async def ask(client: Client, customer: int, sub: int, months: int = 2, **extra) -> dict:
@@ -47,7 +30,9 @@ async def test_without_a_token_nothing_changes_and_the_summary_says_exactly_what
     assert answer["expires_at"].startswith((AS_OF + timedelta(minutes=15)).date().isoformat())
     assert await status_of(db, sub) == before
     [row] = await audit_rows(db, "pause_subscription")
-    assert row["outcome"] == "confirmation_requested" and row["caller"] == "staff/staff" and row["customer_id"] == customer
+    assert (
+        row["outcome"] == "confirmation_requested" and row["caller"] == "staff/staff" and row["customer_id"] == customer
+    )
 
 
 async def test_the_confirmed_call_executes_once_and_is_audited(make_server, db) -> None:

@@ -37,7 +37,9 @@ async def test_each_configured_command_starts_and_lists_its_tools(entry_name: st
     # `levhaolam` on Claude's PATH is this environment's console script.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = {**os.environ, "PATH": path, **entry.get("env", {}), "DATABASE_URL": db_url}
-    command = str(Path(sys.executable).parent / entry["command"]) if entry["command"] == "levhaolam" else entry["command"]
+    command = (
+        str(Path(sys.executable).parent / entry["command"]) if entry["command"] == "levhaolam" else entry["command"]
+    )
     async with Client(StdioTransport(command=command, args=entry["args"], env=env)) as client:
         names = sorted(t.name for t in await client.list_tools())
     snapshot = json.loads((SNAPSHOTS / f"{entry['args'][1]}.json").read_text())

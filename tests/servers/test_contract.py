@@ -15,7 +15,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
 from servers.registry import SERVERS, builder
-from tests.servers.conftest import bearer, http_client, http_server, memory_client, settings_for
+from tests.helpers import bearer, http_client, http_server, memory_client, settings_for
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 LEVHAOLAM = str(Path(sys.executable).parent / "levhaolam")

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 from fastmcp import Client
 
-from tests.servers.conftest import memory_client
-from tests.servers.test_subscriptions import refusal
+from tests.helpers import refusal
 
-
-@pytest.fixture
-async def client(make_server):
-    async with memory_client(make_server("customers")) as c:
-        yield c
+SERVER = "customers"
 
 
 async def a_customer(db) -> dict:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastmcp import Client
 
-from tests.conftest import AS_OF
-from tests.servers.test_subscriptions import confirm, refusal
+from tests.helpers import AS_OF, confirm, refusal
 
-
-@pytest.fixture
-async def client(make_server):
-    from tests.servers.conftest import memory_client
-
-    async with memory_client(make_server("damage")) as c:
-        yield c
+SERVER = "damage"
 
 
 async def delivered_order(db, days_ago: float = 3) -> dict:
@@ -93,7 +85,9 @@ async def test_large_refunds_go_to_a_human(client: Client, db) -> None:
         "customer_id": o["customer"], "order_id": o["order"], "description": "Broken",
         "items": [{"sku": o["skus"][0], "damage_type": "broken"}]}))["result"]
     base = {"customer_id": o["customer"], "claim_id": claim["id"]}
-    await confirm(client, "attach_photo", base | {"url": "https://cdn.example.com/p/2.png", "content_type": "image/png"})
+    await confirm(
+        client, "attach_photo", base | {"url": "https://cdn.example.com/p/2.png", "content_type": "image/png"}
+    )
     refund = await refusal(client, "propose_resolution", base | {"resolution": "refund"})
     assert refund["code"] == "policy_violation" and "needs a human's approval" in refund["message"]
     bad_photo = await refusal(client, "attach_photo", base | {"url": "http://insecure.example.com/x.jpg",

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastmcp import Client
 
-from tests.conftest import AS_OF
-from tests.servers.conftest import error_of, memory_client
-from tests.servers.test_subscriptions import confirm, refusal
+from tests.helpers import AS_OF, confirm, error_of, refusal
 
-
-@pytest.fixture
-async def client(make_server):
-    async with memory_client(make_server("shipping")) as c:
-        yield c
+SERVER = "shipping"
 
 
 async def a_shipment(db, where: str = "TRUE") -> dict:

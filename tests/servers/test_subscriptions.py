@@ -8,30 +8,9 @@ import psycopg
 import pytest
 from fastmcp import Client
 
-from tests.conftest import AS_OF
-from tests.servers.conftest import error_of, memory_client
-from tests.servers.test_actions import active_subscription, status_of
+from tests.helpers import AS_OF, active_subscription, confirm, memory_client, refusal, status_of
 
-
-async def confirm(client: Client, tool: str, arguments: dict) -> dict:
-    """Ask, then confirm, the way an agent does after the customer said yes."""
-    first = await client.call_tool(tool, arguments, raise_on_error=False)
-    assert not first.is_error, first.content
-    assert first.structured_content["status"] == "confirmation_required"
-    done = await client.call_tool(tool, arguments | {"confirmation_token": first.structured_content[
-        "confirmation_token"]}, raise_on_error=False)
-    assert not done.is_error, done.content
-    return done.structured_content
-
-
-async def refusal(client: Client, tool: str, arguments: dict) -> dict:
-    return error_of(await client.call_tool(tool, arguments, raise_on_error=False))
-
-
-@pytest.fixture
-async def client(make_server):
-    async with memory_client(make_server("subscriptions")) as c:
-        yield c
+SERVER = "subscriptions"
 
 
 async def test_get_and_list_subscriptions(client: Client, db: psycopg.AsyncConnection) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from store.demo.rows import TABLES
+from schemas.domain import OPEN_CLAIM_STATUSES
+from store.tables import CONTENT_TABLES
 
 
 async def table_counts(conn: psycopg.AsyncConnection) -> dict[str, int]:
     counts = {}
-    for table in TABLES.values():
+    for table in CONTENT_TABLES:
         row = await (await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))).fetchone()
         counts[table] = row[0] if row else 0
     return counts
@@ -36,7 +37,7 @@ async def content_checksum(conn: psycopg.AsyncConnection) -> str:
     Each row is hashed first, so the aggregate stays far below PostgreSQL's 1 GB value limit at 1M tickets.
     """
     parts = []
-    for table in TABLES.values():
+    for table in CONTENT_TABLES:
         order = sql.SQL(", ").join(map(sql.Identifier, await _primary_key(conn, table)))
         query = sql.SQL("SELECT md5(coalesce(string_agg(md5(t::text), '' ORDER BY {}), '')) FROM {} AS t").format(
             order, sql.Identifier(table)
@@ -49,21 +50,27 @@ async def content_checksum(conn: psycopg.AsyncConnection) -> str:
 
 
 SUMMARY_QUERIES: dict[str, str] = {
-    "customers (countries)": "SELECT count(*)::text || ' (' || count(DISTINCT country_code) || ' countries)' FROM customers",
+    "customers (countries)": "SELECT count(*)::text || ' (' || count(DISTINCT country_code) || ' countries)' FROM "
+                             "customers",
     "subscriptions by status": "SELECT coalesce(string_agg(status || ' ' || n, ', ' ORDER BY n DESC), '-') "
     "FROM (SELECT status, count(*) n FROM subscriptions GROUP BY status) s",
     "shipments in transit / delivered": "SELECT count(*) FILTER (WHERE status NOT IN ('delivered','returned','lost')) "
     "|| ' / ' || count(*) FILTER (WHERE status = 'delivered') FROM shipments",
     "open damage claims": "SELECT count(*)::text FROM damage_claims "
-    "WHERE status IN ('awaiting_photos','under_review','resolution_proposed')",
+    "WHERE status IN (" + ", ".join(f"'{s.value}'" for s in OPEN_CLAIM_STATUSES) + ")",
     "tickets (last 90 days)": "SELECT count(*)::text FROM support_threads_data",
-    "top category": "SELECT coalesce((SELECT category || ' (' || round(100.0 * count(*) / sum(count(*)) OVER ()) || '%)' "
+    "top category": "SELECT coalesce((SELECT category || ' (' || round(100.0 * count(*) / sum(count(*)) OVER ()) || "
+                    "'%)' "
     "FROM support_threads_data GROUP BY category ORDER BY count(*) DESC LIMIT 1), '-')",
-    "tickets handled by AI alone, last 7 days": "SELECT count(*) FILTER (WHERE handled_by = 'ai') || ' of ' || count(*) "
-    "FROM support_threads_data WHERE created_at >= (SELECT max(created_at) FROM support_threads_data) - interval '7 days'",
+    "tickets handled by AI alone, last 7 days": "SELECT count(*) FILTER (WHERE handled_by = 'ai') || ' of ' || "
+                                                "count(*) "
+    "FROM support_threads_data WHERE created_at >= (SELECT max(created_at) FROM support_threads_data) - interval '7 "
+    "days'",
     "median first response (AI alone / human)": "SELECT coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-    "extract(epoch FROM first_response_at - created_at)) FILTER (WHERE handled_by = 'ai'))::text || ' s', '-') || ' / ' || "
-    "coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at) / 60) "
+    "extract(epoch FROM first_response_at - created_at)) FILTER (WHERE handled_by = 'ai'))::text || ' s', '-') || ' "
+    "/ ' || "
+    "coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at) "
+    "/ 60) "
     "FILTER (WHERE handled_by <> 'ai'))::text || ' min', '-') FROM support_threads_data",
     "active category rules": "SELECT count(*)::text FROM ai_answerer_instructions WHERE is_active",
 }

@@ -1,0 +1,25 @@
+"""Cross-cutting rules applied to every tool call, one middleware per rule, outermost first:
+
+1. `RefusalAuditMiddleware` writes every refused call of a state-changing tool (and every access refusal) to the
+   audit log, once.
+2. `TypedErrorsMiddleware` turns bad arguments and database outages into the documented typed errors.
+3. `ScopeMiddleware` lists only the caller's tools and refuses calls to others.
+4. `CustomerBindingMiddleware` refuses calls naming another customer than the one the caller is bound to.
+"""
+
+from __future__ import annotations
+
+from fastmcp.server.middleware import Middleware
+
+from servers.common.middleware.binding import CustomerBindingMiddleware
+from servers.common.middleware.refusals import RefusalAuditMiddleware
+from servers.common.middleware.scope import ScopeMiddleware
+from servers.common.middleware.typed_errors import TypedErrorsMiddleware
+
+
+def platform_middleware() -> list[Middleware]:
+    return [RefusalAuditMiddleware(), TypedErrorsMiddleware(), ScopeMiddleware(), CustomerBindingMiddleware()]
+
+
+__all__ = ["CustomerBindingMiddleware", "RefusalAuditMiddleware", "ScopeMiddleware", "TypedErrorsMiddleware",
+           "platform_middleware"]
