@@ -13,6 +13,7 @@ from schemas.customers import CustomerProfile, IdentifyResult, OrderHistory, Ord
 from schemas.domain import OPEN_CLAIM_STATUSES, Address, Customer, CustomerId, PaymentIssueStatus, Subscription
 from schemas.settings import Settings
 from servers.common.app import READ_ONLY, Transport, create_server
+from servers.common.columns import subscription_columns
 from servers.common.errors import invalid, not_found
 from servers.common.principal import Principal
 from servers.common.runtime import Clock, runtime_of, utc_now
@@ -76,8 +77,7 @@ async def get_customer_profile(customer_id: CustomerId, ctx: Context) -> Custome
                           "WHERE customer_id = %s ORDER BY is_default DESC, id DESC", (customer_id,))
         addresses = [Address(**r) for r in await cur.fetchall()]
         await cur.execute(
-            "SELECT s.id, s.customer_id, s.plan, s.status, s.frequency, s.price_cents, s.currency, "
-            "s.next_shipment_date, s.paused_until, s.started_at, s.cancelled_at, coalesce(array_agg(k.box_month "
+            f"SELECT {subscription_columns('s')}, coalesce(array_agg(k.box_month "
             "ORDER BY k.box_month) FILTER (WHERE k.box_month >= date_trunc('month', now())), '{}') AS skipped_months "
             "FROM subscriptions s LEFT JOIN subscription_skips k ON k.subscription_id = s.id "
             "WHERE s.customer_id = %s GROUP BY s.id ORDER BY s.started_at DESC", (customer_id,))

@@ -38,6 +38,7 @@ from schemas.subscriptions import (
 from servers.common import audit
 from servers.common.actions import ActionCall, ConfirmationArg, IdempotencyArg, perform
 from servers.common.app import ADDITIVE_ACTION, DESTRUCTIVE_ACTION, READ_ONLY, Transport, create_server
+from servers.common.columns import subscription_columns
 from servers.common.errors import ToolFailure, invalid, not_found, policy
 from servers.common.principal import Principal
 from servers.common.runtime import Clock, Runtime, runtime_of, utc_now
@@ -64,8 +65,7 @@ async def _load(conn: psycopg.AsyncConnection, customer_id: int, subscription_id
                 today: date | None = None) -> Subscription:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        "SELECT id, customer_id, plan, status, frequency, price_cents, currency, next_shipment_date, paused_until, "
-        "started_at, cancelled_at FROM subscriptions WHERE id = %s AND customer_id = %s"
+        f"SELECT {subscription_columns()} FROM subscriptions WHERE id = %s AND customer_id = %s"
         + (" FOR UPDATE" if lock else ""), (subscription_id, customer_id))
     row = await cur.fetchone()
     if row is None:
