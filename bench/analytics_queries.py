@@ -3,7 +3,7 @@
     levhaolam seed --customers 100000 --tickets 1000000      # once, into an empty database
     .venv/bin/python -m bench.analytics_queries [--runs 7]
 
-Runs each saved query as the analytics server does (SELECT-only role, READ ONLY transaction, row
+Runs each saved query as the analytics server does (its SELECT-only login, READ ONLY transaction, row
 cap), over a 7-day and a 90-day window ending at the newest ticket, and reports p50 and the ratio
 to a full `count(*)` of support_threads_data measured in the same run.
 """
@@ -23,6 +23,7 @@ from rich.table import Table
 from schemas.settings import Settings
 from servers.analytics.context import saved_queries
 from servers.analytics.executor import run_read_only
+from servers.analytics.reader import open_reader_pool, reader_url
 from store.database import database_url, open_pool
 from store.migrate import migrate
 
@@ -38,14 +39,16 @@ async def _p50(pool, sql: str, params: dict | None, runs: int) -> float:
 
 
 async def run(runs: int) -> None:
+    settings = Settings()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        url = database_url(Settings())
-    async with open_pool(url, max_size=2) as pool:
-        async with pool.connection() as conn:
+        url = database_url(settings)
+    async with open_pool(url, max_size=2) as admin:
+        async with admin.connection() as conn:
             await conn.set_autocommit(True)
             await migrate(conn)
             row = await (await conn.execute("SELECT count(*), max(created_at) FROM support_threads_data")).fetchone()
+    async with open_reader_pool(reader_url(url, settings), settings) as pool:
         assert row is not None and row[0], "the database has no tickets; run `levhaolam seed` first"
         tickets, now = row
         baseline = await _p50(pool, "SELECT count(*) FROM support_threads_data", None, runs)

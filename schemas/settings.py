@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         validation_alias="LEVHAOLAM_ANALYTICS_TIMEOUT_MS",
         description="Statement timeout of every analytics query.",
     )
+    analytics_database_url: SecretStr | None = Field(
+        default=None, validation_alias="LEVHAOLAM_ANALYTICS_DATABASE_URL",
+        description="PostgreSQL URL that logs in as the SELECT-only role levhaolam_analytics (with its password); "
+                    "unset: DATABASE_URL with that user and no password (the embedded PostgreSQL's local login).")
 
     @field_validator("jwt_secret")
     @classmethod
@@ -74,7 +78,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters (e.g. `openssl rand -base64 48`)")
         return value
 
-    @field_validator("database_url", mode="before")
+    @field_validator("database_url", "analytics_database_url", mode="before")
     @classmethod
     def _database_url_is_postgres(cls, value: object) -> object:
         if value is None or (isinstance(value, str) and not value.strip()):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from agents import Agent, Model, RunConfig, Runner, function_tool
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 
 from schemas.analytics import Answer, KeyFigure, QueryResult
@@ -44,6 +45,7 @@ class ModelAnswer(BaseModel):
 @dataclass
 class _Session:
     runtime: Runtime
+    reader: AsyncConnectionPool  # the SELECT-only login's pool: every query of the model runs there
     failures: list[tuple[str, str]] = field(default_factory=list)  # (sql, error)
     last_result: QueryResult | None = None
     last_sql: str | None = None
@@ -79,7 +81,7 @@ async def grounding(runtime: Runtime, question: str) -> str:
 
 
 def _tools(session: _Session) -> list:
-    runtime = session.runtime
+    runtime, reader = session.runtime, session.reader
 
     async def attempt(label: str, sql_text: str, run: Awaitable[QueryResult]) -> str:
         try:
@@ -93,7 +95,7 @@ def _tools(session: _Session) -> list:
     @function_tool
     async def run_sql(sql: str, max_rows: int = 50) -> str:
         """Run one read-only SELECT over the support tables and return the rows as JSON, or the error."""
-        return await attempt(sql, sql, queries.run_checked_sql(runtime, sql, min(max(max_rows, 1), 500)))
+        return await attempt(sql, sql, queries.run_checked_sql(runtime, reader, sql, min(max(max_rows, 1), 500)))
 
     @function_tool
     async def run_saved_query(name: str, params_json: str = "{}") -> str:
@@ -104,13 +106,13 @@ def _tools(session: _Session) -> list:
             return f"ERROR: params_json is not JSON: {exc}"
         saved = context.saved_queries().get(name)
         return await attempt(f"saved:{name} {params_json}", saved.sql if saved else name,
-                             queries.run_saved(runtime, name, params, 200))
+                             queries.run_saved(runtime, reader, name, params, 200))
 
     return [run_sql, run_saved_query]
 
 
-async def answer_with_model(runtime: Runtime, model: Model, question: str) -> Answer:
-    session = _Session(runtime)
+async def answer_with_model(runtime: Runtime, reader: AsyncConnectionPool, model: Model, question: str) -> Answer:
+    session = _Session(runtime, reader)
     agent = Agent(name="analytics", instructions=await grounding(runtime, question), model=model,
                   tools=_tools(session), output_type=ModelAnswer)
     result = await Runner.run(agent, question, max_turns=MAX_TURNS,

@@ -1,5 +1,6 @@
-"""Runs analytics SQL with three of the four defences: the SELECT-only role, a READ ONLY transaction
-with a statement timeout, and a row cap that marks truncated results (the parser check is separate)."""
+"""Runs analytics SQL with three of the four defences: the SELECT-only login (the pool's connections are
+that role: servers/analytics/reader.py), a READ ONLY transaction with a statement timeout, and a row cap that
+marks truncated results (the parser check is separate)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from psycopg_pool import AsyncConnectionPool
 from schemas.analytics import QueryResult
 from store.errors import first_line
 
-ANALYTICS_ROLE = "levhaolam_analytics"
 DEFAULT_TIMEOUT_MS = 5_000
 MAX_ROWS_LIMIT = 1_000
 
@@ -23,14 +23,13 @@ class QueryFailed(ValueError):
 
 
 async def run_read_only(pool: AsyncConnectionPool, query: str, params: dict[str, Any] | None, *, max_rows: int,
-                        timeout_ms: int = DEFAULT_TIMEOUT_MS, role: str | None = ANALYTICS_ROLE) -> QueryResult:
+                        timeout_ms: int = DEFAULT_TIMEOUT_MS) -> QueryResult:
+    """Run on `pool`, which must be the reader pool: no role is switched here, so none can be switched back."""
     started = time.perf_counter()
     try:
         async with pool.connection() as conn:
             async with conn.transaction():
                 await conn.execute("SET TRANSACTION READ ONLY")
-                if role:
-                    await conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
                 await conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
                 # A server-side cursor: only max_rows + 1 rows ever leave the database.
                 async with conn.cursor(name="analytics") as cur:

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 
 from schemas.analytics import QueryResult
 from schemas.categories import UnknownCategoryError, parse_category
@@ -59,22 +60,24 @@ def coerce_params(query_name: str, params: dict[str, Any], now: datetime) -> dic
     return values
 
 
-async def run_saved(runtime: Runtime, name: str, params: dict[str, Any], max_rows: int) -> QueryResult:
+async def run_saved(runtime: Runtime, reader: AsyncConnectionPool, name: str, params: dict[str, Any], max_rows: int
+                    ) -> QueryResult:
+    """A vetted query on the reader pool (servers/analytics/reader.py), never on the platform's own pool."""
     if name not in context.saved_queries():
         raise ToolFailure(ErrorCode.NOT_FOUND, f"no saved query {name!r}; see list_saved_queries", "name")
     values = coerce_params(name, params, runtime.clock())
     try:
-        return await run_read_only(runtime.pool, context.saved_queries()[name].sql, values, max_rows=max_rows,
+        return await run_read_only(reader, context.saved_queries()[name].sql, values, max_rows=max_rows,
                                    timeout_ms=runtime.settings.analytics_timeout_ms)
     except QueryFailed as exc:
         raise ToolFailure(ErrorCode.INVALID_ARGUMENT, str(exc), "params") from None
 
 
-async def run_checked_sql(runtime: Runtime, sql: str, max_rows: int) -> QueryResult:
-    """One SELECT through the guard, then the read-only executor."""
+async def run_checked_sql(runtime: Runtime, reader: AsyncConnectionPool, sql: str, max_rows: int) -> QueryResult:
+    """One SELECT through the guard, then the read-only executor on the reader pool."""
     try:
         sql_guard.check(sql)
-        return await run_read_only(runtime.pool, sql, None, max_rows=max_rows,
+        return await run_read_only(reader, sql, None, max_rows=max_rows,
                                    timeout_ms=runtime.settings.analytics_timeout_ms)
     except (sql_guard.UnsafeQuery, QueryFailed) as exc:
         raise invalid("sql", str(exc)) from None

@@ -16,6 +16,7 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from mcp_types import ToolAnnotations
 from openai import OpenAIError
+from psycopg_pool import AsyncConnectionPool
 from pydantic import Field
 
 from schemas.analytics import (
@@ -31,7 +32,9 @@ from schemas.analytics import (
 from schemas.errors import ErrorCode
 from schemas.settings import Settings
 from servers.analytics import agent, answers, charts, context, offline, queries
+from servers.analytics.access import NoCustomerBoundCallers
 from servers.analytics.executor import MAX_ROWS_LIMIT
+from servers.analytics.reader import reader_of, with_reader_pool
 from servers.common.app import READ_ONLY, Transport, create_server
 from servers.common.errors import ToolFailure, invalid
 from servers.common.principal import Principal
@@ -95,7 +98,7 @@ async def run_saved_query(
     max_rows: MaxRows = 200,
 ) -> QueryResult:
     """Run a vetted query with parameters (read-only)."""
-    return await queries.run_saved(_runtime(ctx), name, params, max_rows)
+    return await queries.run_saved(_runtime(ctx), reader_of(ctx), name, params, max_rows)
 
 
 async def run_sql(
@@ -105,7 +108,7 @@ async def run_sql(
 ) -> QueryResult:
     """Run one read-only SELECT over the support tables: checked by a parser, run as a SELECT-only role in a
     READ ONLY transaction with a 5 s timeout; results over max_rows are truncated and marked so."""
-    return await queries.run_checked_sql(_runtime(ctx), sql, max_rows)
+    return await queries.run_checked_sql(_runtime(ctx), reader_of(ctx), sql, max_rows)
 
 
 async def record_learning(
@@ -147,20 +150,23 @@ async def make_chart(
         spec = charts.vega_lite(data, kind, x, y, title)
     except charts.ChartError as exc:
         raise invalid("data", str(exc)) from None
-    png = await asyncio.to_thread(charts.render_png, spec)
+    try:
+        png = await asyncio.to_thread(charts.render_png, spec)
+    except charts.ChartError as exc:
+        raise invalid("title", str(exc)) from None
     return ToolResult(
         content=[Image(data=png, format="png").to_image_content()], structured_content={"vega_lite": spec}
     )
 
 
-async def answer_offline(runtime: Runtime, question: str) -> Answer:
+async def answer_offline(runtime: Runtime, reader: AsyncConnectionPool, question: str) -> Answer:
     choice = offline.choose(question, runtime.clock())
     if choice is None:
         return Answer(question=question, answered=False,
                       answer=f"{answers.CANNOT}: it does not match a vetted query. Try asking about ticket counts, "
                              "categories, channels, AI vs human, resolution rate, response times, stuck tickets, "
                              "ratings or AI cost, for a period such as 'this week' or 'last month'.")
-    result = await queries.run_saved(runtime, choice.query, choice.params, max_rows=500)
+    result = await queries.run_saved(runtime, reader, choice.query, choice.params, max_rows=500)
     figure = answers.key_figure(choice, result)
     if figure is None:
         return Answer(question=question, answered=False, answer=f"{answers.CANNOT}: there is no data for that.",
@@ -193,15 +199,15 @@ def make_ask(model: Model | None) -> Callable[..., Awaitable[Answer]]:
     ) -> Answer:
         """Answer a question about support end to end: the numbers, a one-sentence answer, the data and a chart
         spec. Says "I can't answer that reliably" instead of guessing."""
-        runtime = _runtime(ctx)
+        runtime, reader = _runtime(ctx), reader_of(ctx)
         if model is None:
-            return await answer_offline(runtime, question)
+            return await answer_offline(runtime, reader, question)
         try:
-            return await agent.answer_with_model(runtime, model, question)
+            return await agent.answer_with_model(runtime, reader, model, question)
         except (AgentsException, OpenAIError) as exc:
             # The model is down or misbehaved: the vetted queries still answer the common questions.
             log.warning("analytics model failed (%s); answering offline", type(exc).__name__)
-            return await answer_offline(runtime, question)
+            return await answer_offline(runtime, reader, question)
 
     return ask
 
@@ -214,6 +220,11 @@ def build(settings: Settings | None = None, *, transport: Transport = "memory", 
         model = agent.default_model(settings)
     mcp = create_server("analytics", INSTRUCTIONS, settings, transport=transport, clock=clock,
                         local_principal=local_principal)
+    # SQL runs on a pool of its own that logs in as the SELECT-only role. FastMCP composes lifespans only when a
+    # server is constructed, and create_server builds the platform's, so the reader pool is wrapped around it here.
+    mcp._lifespan = with_reader_pool(mcp._lifespan)
+    # Innermost: the platform middleware around it audits the refusal.
+    mcp.add_middleware(NoCustomerBoundCallers())
     for fn in (list_tables, describe_table, get_business_rules, list_saved_queries, run_saved_query, run_sql,
                search_learnings, make_ask(model)):
         mcp.tool(fn, annotations=READ_ONLY)

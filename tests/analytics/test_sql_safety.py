@@ -9,7 +9,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from servers.analytics import sql_guard
 from servers.analytics.context import ALLOWED_TABLES
-from servers.analytics.executor import ANALYTICS_ROLE, QueryFailed, run_read_only
+from servers.analytics.executor import QueryFailed, run_read_only
+from servers.analytics.reader import READER_ROLE as ANALYTICS_ROLE
 from store.summary import content_checksum
 from tests.helpers import error_of
 
@@ -44,7 +45,8 @@ async def test_the_analytics_role_can_read_exactly_the_support_tables(db: psycop
     assert await cur.fetchone() == (0,)
 
 
-# 2. The READ ONLY transaction and the statement timeout, with the parser and the role out of the way.
+# 2. The READ ONLY transaction and the statement timeout, with the parser and the role out of the way (the
+#    platform's own login, not the reader's).
 @pytest.fixture
 async def pool(db_url: str):
     async with AsyncConnectionPool(db_url, min_size=1, max_size=2, open=False) as p:
@@ -61,12 +63,12 @@ async def pool(db_url: str):
 )
 async def test_the_read_only_transaction_alone_refuses_side_effects(pool, statement: str) -> None:
     with pytest.raises(QueryFailed, match="read-only transaction"):
-        await run_read_only(pool, statement, None, max_rows=5, role=None)
+        await run_read_only(pool, statement, None, max_rows=5)
 
 
 async def test_the_statement_timeout_alone_stops_a_long_query(pool) -> None:
     with pytest.raises(QueryFailed, match=r"ran longer than 0.3 s and was stopped"):
-        await run_read_only(pool, "SELECT pg_sleep(5)", None, max_rows=5, timeout_ms=300, role=None)
+        await run_read_only(pool, "SELECT pg_sleep(5)", None, max_rows=5, timeout_ms=300)
 
 
 # 3. The parser check, without a database.
