@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.domain import Address, Frequency, Subscription, SubscriptionPlan
+from schemas.inputs import NoControlCharacters
 
 
 class SubscriptionList(BaseModel):
@@ -19,12 +20,14 @@ class AddressInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    line1: str = Field(min_length=3, max_length=200, description="Street and number")
-    line2: str | None = Field(default=None, max_length=200, description="Apartment, floor, c/o")
-    city: str = Field(min_length=1, max_length=100)
-    region: str | None = Field(default=None, max_length=100, description="State or province, where used")
-    postal_code: str | None = Field(default=None, max_length=20)
-    country_code: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, e.g. DE, US, IL")
+    line1: Annotated[str, Field(min_length=3, max_length=200, description="Street and number"), NoControlCharacters]
+    line2: Annotated[str | None, Field(max_length=200, description="Apartment, floor, c/o"), NoControlCharacters] = None
+    city: Annotated[str, Field(min_length=1, max_length=100), NoControlCharacters]
+    region: Annotated[str | None, Field(max_length=100, description="State or province, where used"),
+                      NoControlCharacters] = None
+    postal_code: Annotated[str | None, Field(max_length=20), NoControlCharacters] = None
+    country_code: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, e.g. DE, US, IL"),
+                            NoControlCharacters]
 
 
 class AddressChange(BaseModel):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastmcp import FastMCP
+from fastmcp.server.http import StarletteWithLifespan
 from mcp_types import ToolAnnotations
+from starlette.middleware import Middleware as AsgiMiddleware
 
 from schemas.settings import Settings
+from servers.common.body_limit import BodyLimitMiddleware
 from servers.common.middleware import platform_middleware
 from servers.common.principal import Principal
 from servers.common.runtime import Clock, lifespan_for, utc_now
@@ -22,6 +25,15 @@ DESTRUCTIVE_ACTION = ToolAnnotations(readOnlyHint=False, destructiveHint=True, i
                                      openWorldHint=False)
 
 
+class PlatformServer(FastMCP):
+    """FastMCP whose HTTP app, however it is served (`levhaolam serve`, tests, benchmarks), caps the body size."""
+
+    def http_app(self, path: str | None = None, middleware: list[AsgiMiddleware] | None = None,
+                 *args: Any, **kwargs: Any) -> StarletteWithLifespan:
+        limited = [AsgiMiddleware(BodyLimitMiddleware), *(middleware or [])]
+        return super().http_app(path, limited, *args, **kwargs)
+
+
 def create_server(
     name: str,
     instructions: str,
@@ -33,7 +45,7 @@ def create_server(
 ) -> FastMCP:
     """A FastMCP server with the platform's lifespan and guard. Over HTTP every call needs a bearer token."""
     settings = settings or Settings()
-    return FastMCP(
+    return PlatformServer(
         name=f"levhaolam-{name}",
         instructions=instructions,
         lifespan=lifespan_for(name, settings, clock=clock, local_principal=local_principal),
@@ -41,4 +53,7 @@ def create_server(
         auth=verifier(settings) if transport == "http" else None,
         # Unexpected exceptions reach the client as a generic message, never a traceback or SQL.
         mask_error_details=True,
+        # Arguments are what the input schema says, never coerced: `true` is not the number 1, nor "2" the
+        # number 2 (JSON-mode strict validation, which still reads dates and enums from their JSON spelling).
+        strict_input_validation=True,
     )

@@ -7,12 +7,18 @@ from pydantic import ValidationError as PydanticValidationError
 
 from schemas.errors import ErrorCode, ToolErrorInfo
 
+# A field path echoes what the caller wrote (an unknown argument's name): keep what goes back and into the audit
+# log short, whatever was sent.
+MAX_FIELD_CHARS = 120
+
 
 class ToolFailure(ToolError):
     """Raised by tools and the action engine; the client sees `info` as JSON, never a traceback."""
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None, *, always_audit: bool = False
                  ) -> None:
+        if field is not None and len(field) > MAX_FIELD_CHARS:
+            field = field[:MAX_FIELD_CHARS] + "…"
         self.info = ToolErrorInfo(code=code, field=field, message=message)
         self.audited = False  # set once the refusal is in the audit log, so it is written once
         # Access refusals are audited for every tool; bad input only for tools that change state.

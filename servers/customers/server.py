@@ -9,14 +9,18 @@ from fastmcp import Context, FastMCP
 from psycopg.rows import dict_row
 from pydantic import EmailStr, Field
 
+from schemas.actions import AuditOutcome
 from schemas.customers import CustomerProfile, IdentifyResult, OrderHistory, OrderSummary
 from schemas.domain import OPEN_CLAIM_STATUSES, Address, Customer, CustomerId, PaymentIssueStatus, Subscription
+from schemas.errors import ErrorCode
+from schemas.inputs import NoControlCharacters
 from schemas.settings import Settings
+from servers.common import audit
 from servers.common.app import READ_ONLY, Transport, create_server
 from servers.common.columns import subscription_columns
 from servers.common.errors import invalid, not_found
 from servers.common.principal import Principal
-from servers.common.runtime import Clock, runtime_of, utc_now
+from servers.common.runtime import Clock, Runtime, runtime_of, utc_now
 
 INSTRUCTIONS = """Lev Haolam customers. identify_customer finds the customer behind a conversation by e-mail, phone
 or Chatwoot contact id; every other tool takes that customer's id. Never reveal data before the customer is
@@ -45,7 +49,8 @@ def _phone(value: str) -> str:
 async def identify_customer(
     ctx: Context,
     email: Annotated[EmailStr | None, Field(description="The address the customer wrote from or gave")] = None,
-    phone: Annotated[str | None, Field(max_length=32, description="International format, e.g. +972521234567")] = None,
+    phone: Annotated[str | None, Field(max_length=32, description="International format, e.g. +972521234567"),
+                     NoControlCharacters] = None,
     chatwoot_contact_id: Annotated[int | None, Field(gt=0, description="Chatwoot's contact id")] = None,
 ) -> IdentifyResult:
     """Find the customer by exactly one of e-mail, phone or Chatwoot contact id. found=false means no customer
@@ -58,14 +63,39 @@ async def identify_customer(
     column_value = {"email": lambda v: str(v).strip().lower(), "phone": _phone, "chatwoot_contact_id": int}[field](
         value
     )
-    async with runtime_of(ctx).pool.connection() as conn:
+    runtime = runtime_of(ctx)
+    principal = runtime.principal()
+    async with runtime.pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
+        if principal.customer_id is not None:
+            # A caller bound to one customer learns only whether this is that customer: another customer's
+            # identifier answers exactly like an unknown one (and the attempt is audited).
+            await cur.execute(_CUSTOMER + f" WHERE {field} = %s AND id = %s", (column_value, principal.customer_id))
+            own = await cur.fetchone()
+            if own is not None:
+                return IdentifyResult(found=True, matched_by=field, customer=Customer(**own))
+            await _audit_other_customer(conn, runtime, principal, field, value, column_value)
+            return IdentifyResult(found=False, matched_by=None, customer=None)
         # Two customers may share a phone (a family): then nobody is identified by it.
         await cur.execute(_CUSTOMER + f" WHERE {field} = %s LIMIT 2", (column_value,))
         rows = await cur.fetchall()
     if len(rows) != 1:
         return IdentifyResult(found=False, matched_by=None, customer=None)
     return IdentifyResult(found=True, matched_by=field, customer=Customer(**rows[0]))
+
+
+async def _audit_other_customer(conn: psycopg.AsyncConnection, runtime: Runtime, principal: Principal, field: str,
+                                given: object, column_value: object) -> None:
+    """Record a bound caller's lookup of an identifier that belongs to someone else (nothing when it is nobody's)."""
+    cur = await conn.execute(f"SELECT id FROM customers WHERE {field} = %s ORDER BY id LIMIT 1", (column_value,))
+    other = await cur.fetchone()
+    if other is None:
+        return
+    await audit.record(conn, principal=principal, server=runtime.server, tool="identify_customer",
+                       arguments={field: given}, outcome=AuditOutcome.REFUSED.value, customer_id=other[0],
+                       error_code=ErrorCode.NOT_FOUND.value,
+                       result={"message": "the identifier belongs to another customer than the one this caller is "
+                                          "bound to; answered found=false", "field": field})
 
 
 async def get_customer_profile(customer_id: CustomerId, ctx: Context) -> CustomerProfile:

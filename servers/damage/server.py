@@ -23,6 +23,7 @@ from schemas.domain import (
     Resolution,
 )
 from schemas.errors import ErrorCode
+from schemas.inputs import NoControlCharacters
 from schemas.settings import Settings
 from servers.common.actions import ActionCall, ConfirmationArg, IdempotencyArg, perform
 from servers.common.app import ADDITIVE_ACTION, DESTRUCTIVE_ACTION, READ_ONLY, Transport, create_server
@@ -65,7 +66,8 @@ async def create_damage_claim(
     customer_id: CustomerId,
     order_id: OrderId,
     items: Annotated[list[ClaimItemInput], Field(min_length=1, max_length=20, description="The damaged products")],
-    description: Annotated[str, Field(min_length=3, max_length=4000, description="What happened, in short")],
+    description: Annotated[str, Field(min_length=3, max_length=4000, description="What happened, in short"),
+                           NoControlCharacters],
     ctx: Context,
     confirmation_token: ConfirmationArg = None,
     idempotency_key: IdempotencyArg = None,
@@ -147,9 +149,11 @@ async def attach_photo(
     customer_id: CustomerId,
     claim_id: ClaimId,
     url: Annotated[
-        str, Field(pattern=r"^https://\S+$", max_length=2000, description="https URL of the uploaded photo")
+        str, Field(pattern=r"^https://\S+$", max_length=2000, description="https URL of the uploaded photo"),
+        NoControlCharacters,
     ],
-    content_type: Annotated[str, Field(description="image/jpeg, image/png, image/heic or image/webp")],
+    content_type: Annotated[str, Field(max_length=100, description="image/jpeg, image/png, image/heic or "
+                                                                   "image/webp"), NoControlCharacters],
     ctx: Context,
     confirmation_token: ConfirmationArg = None,
     idempotency_key: IdempotencyArg = None,

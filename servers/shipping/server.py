@@ -12,6 +12,7 @@ from pydantic import Field
 
 from schemas.actions import ActionResponse
 from schemas.domain import CustomerId, OrderId, ShipmentEvent
+from schemas.inputs import NoControlCharacters, PlausibleDate
 from schemas.settings import Settings
 from schemas.shipping import DeliveryEstimate, MissingPackageReport, ShipmentList, ShipmentSummary, TrackingInfo
 from servers.common.actions import ActionCall, ConfirmationArg, IdempotencyArg, perform
@@ -110,7 +111,8 @@ async def list_shipments(
 async def get_delivery_estimate(
     country_code: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, e.g. DE")],
     ctx: Context,
-    shipped_on: Annotated[date | None, Field(description="The shipping date, if known")] = None,
+    shipped_on: Annotated[PlausibleDate | None, Field(description="The shipping date, if known (between 2000 and "
+                                                                  "2100)")] = None,
 ) -> DeliveryEstimate:
     """Usual delivery time from Israel to a country (policy), and the expected window for a shipping date."""
     p = runtime_of(ctx).policy
@@ -127,7 +129,8 @@ async def report_missing_package(
     customer_id: CustomerId,
     order_id: OrderId,
     ctx: Context,
-    details: Annotated[str | None, Field(max_length=2000, description="What the customer says")] = None,
+    details: Annotated[str | None, Field(max_length=2000, description="What the customer says"),
+                       NoControlCharacters] = None,
     confirmation_token: ConfirmationArg = None,
     idempotency_key: IdempotencyArg = None,
 ) -> ActionResponse[MissingPackageReport]:

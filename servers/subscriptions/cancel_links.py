@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _AAD = b"levhaolam/cancel-link/v1"
 _NONCE_BYTES = 12
+NOT_VALID = "this cancel link is not valid: it was altered or not issued by us"
 
 
 class CancelLinkError(ValueError):
@@ -42,8 +43,12 @@ def seal(key: bytes, *, customer_id: int, subscription_id: int, expires_at: date
     return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
 
-def open_link(key: bytes, link_or_token: str, now: datetime) -> tuple[int, int, datetime]:
-    """(customer_id, subscription_id, expires_at) of a link; CancelLinkError if tampered or expired."""
+def open_link(key: bytes, link_or_token: str, now: datetime, *, for_customer: int | None = None
+              ) -> tuple[int, int, datetime]:
+    """(customer_id, subscription_id, expires_at) of a link; CancelLinkError if tampered or expired.
+
+    With `for_customer`, another customer's link is refused exactly like an altered one, before its expiry is
+    looked at, so the answer says nothing about a link that is not this customer's."""
     token = link_or_token.strip()
     if "://" in token:
         token = (parse_qs(urlsplit(token).query).get("t") or [""])[0]
@@ -56,7 +61,9 @@ def open_link(key: bytes, link_or_token: str, now: datetime) -> tuple[int, int, 
         customer_id, subscription_id = int(payload["c"]), int(payload["s"])
         expires_at = datetime.fromtimestamp(int(payload["e"]), UTC)
     except (InvalidTag, binascii.Error, ValueError, KeyError, TypeError):
-        raise CancelLinkError("this cancel link is not valid: it was altered or not issued by us") from None
+        raise CancelLinkError(NOT_VALID) from None
+    if for_customer is not None and customer_id != for_customer:
+        raise CancelLinkError(NOT_VALID)
     if expires_at <= now:
         raise CancelLinkError(f"this cancel link expired at {expires_at:%Y-%m-%d %H:%M} UTC; create a new one")
     return customer_id, subscription_id, expires_at

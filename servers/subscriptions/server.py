@@ -24,6 +24,7 @@ from schemas.domain import (
     SubscriptionStatus,
 )
 from schemas.errors import ErrorCode
+from schemas.inputs import NoControlCharacters, PlausibleDate
 from schemas.policy import Policy, month_add
 from schemas.settings import Settings
 from schemas.subscriptions import (
@@ -191,7 +192,8 @@ def _skips_allowed(policy_: Policy, existing: list[date], box_month: date) -> bo
 async def skip_month(
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
-    box_month: Annotated[date, Field(description="The box to skip, as the first day of its month, e.g. 2027-01-01")],
+    box_month: Annotated[PlausibleDate, Field(description="The box to skip, as the first day of its month, e.g. "
+                                                          "2027-01-01 (between 2000 and 2100)")],
     ctx: Context,
     confirmation_token: ConfirmationArg = None,
     idempotency_key: IdempotencyArg = None,
@@ -349,7 +351,8 @@ async def cancel_subscription(
     customer_id: CustomerId,
     subscription_id: SubscriptionId,
     ctx: Context,
-    reason: Annotated[str | None, Field(max_length=500, description="The customer's reason, in their words")] = None,
+    reason: Annotated[str | None, Field(max_length=500, description="The customer's reason, in their words"),
+                      NoControlCharacters] = None,
     confirmation_token: ConfirmationArg = None,
     idempotency_key: IdempotencyArg = None,
 ) -> ActionResponse[Subscription]:
@@ -445,13 +448,16 @@ async def create_cancel_link(customer_id: CustomerId, subscription_id: Subscript
 
 
 async def verify_cancel_link(
-    link: Annotated[str, Field(min_length=10, max_length=2000, description="The cancel link, or its t= token")],
+    link: Annotated[str, Field(min_length=10, max_length=2000, description="The cancel link, or its t= token"),
+                    NoControlCharacters],
     ctx: Context,
 ) -> CancelLinkInfo:
     """Open a cancel link: whose it is, which subscription, until when. Refuses an altered or expired link."""
     runtime = runtime_of(ctx)
     try:
-        customer_id, subscription_id, expires_at = cancel_links.open_link(_link_key(runtime), link, runtime.clock())
+        # A caller bound to one customer gets "not valid" for another customer's link, expired or not.
+        customer_id, subscription_id, expires_at = cancel_links.open_link(
+            _link_key(runtime), link, runtime.clock(), for_customer=runtime.principal().customer_id)
     except cancel_links.CancelLinkError as exc:
         raise invalid("link", str(exc)) from None
     return CancelLinkInfo(customer_id=customer_id, subscription_id=subscription_id, expires_at=expires_at)

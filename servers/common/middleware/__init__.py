@@ -4,7 +4,8 @@
    audit log, once.
 2. `TypedErrorsMiddleware` turns bad arguments and database outages into the documented typed errors.
 3. `ScopeMiddleware` lists only the caller's tools and refuses calls to others.
-4. `CustomerBindingMiddleware` refuses calls naming another customer than the one the caller is bound to.
+4. `ControlCharactersMiddleware` refuses control characters (a NUL byte, escapes) in any string of any argument.
+5. `CustomerBindingMiddleware` refuses calls naming another customer than the one the caller is bound to.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from fastmcp.server.middleware import Middleware
 from servers.common.middleware.binding import CustomerBindingMiddleware
 from servers.common.middleware.refusals import RefusalAuditMiddleware
 from servers.common.middleware.scope import ScopeMiddleware
+from servers.common.middleware.text import ControlCharactersMiddleware
 from servers.common.middleware.typed_errors import TypedErrorsMiddleware
 
 
 def platform_middleware() -> list[Middleware]:
-    return [RefusalAuditMiddleware(), TypedErrorsMiddleware(), ScopeMiddleware(), CustomerBindingMiddleware()]
+    return [RefusalAuditMiddleware(), TypedErrorsMiddleware(), ScopeMiddleware(), ControlCharactersMiddleware(),
+            CustomerBindingMiddleware()]
 
 
-__all__ = ["CustomerBindingMiddleware", "RefusalAuditMiddleware", "ScopeMiddleware", "TypedErrorsMiddleware",
-           "platform_middleware"]
+__all__ = ["ControlCharactersMiddleware", "CustomerBindingMiddleware", "RefusalAuditMiddleware", "ScopeMiddleware",
+           "TypedErrorsMiddleware", "platform_middleware"]

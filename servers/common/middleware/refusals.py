@@ -1,5 +1,9 @@
 """Refused calls go to the append-only audit log: every refusal of a state-changing tool (whether or not the
-action engine ran) and every access refusal, written once. A refusal stands even when it cannot be written."""
+action engine ran), every access refusal, and every refusal of a caller bound to one customer, written once. A
+refusal stands even when it cannot be written.
+
+A customer-bound token belongs to a conversation, the caller a customer's own words can steer: a `not_found` it
+gets for another customer's order number is a probe worth keeping, even on a read-only tool."""
 
 from __future__ import annotations
 
@@ -22,12 +26,16 @@ class RefusalAuditMiddleware(Middleware):
         try:
             return await call_next(context)
         except ToolFailure as failure:
-            if not failure.audited and (failure.always_audit or await _changes_state(context)):
+            if not failure.audited and (failure.always_audit or _bound(context) or await _changes_state(context)):
                 name, arguments = call_of(context)
                 with contextlib.suppress(*OUTAGES):
                     await _write(runtime_in(context), name, arguments, failure)
                 failure.audited = True
             raise
+
+
+def _bound(context: MiddlewareContext[Any]) -> bool:
+    return context.fastmcp_context is not None and runtime_in(context).principal().customer_id is not None
 
 
 async def _changes_state(context: MiddlewareContext[Any]) -> bool:
@@ -42,6 +50,7 @@ async def _write(runtime: Runtime, tool: str, arguments: dict[str, Any], failure
     async with runtime.pool.connection() as conn:
         await audit.record(conn, principal=runtime.principal(), server=runtime.server, tool=tool,
                            arguments=arguments, outcome=AuditOutcome.REFUSED.value,
-                           customer_id=customer if isinstance(customer, int) else None,
+                           # `true` is an int to Python but not an id; the raw argument is what the caller sent.
+                           customer_id=customer if type(customer) is int else None,
                            error_code=failure.info.code.value,
                            result={"message": failure.info.message, "field": failure.info.field})
