@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from schemas.categories import UnknownCategoryError, parse_category
-from schemas.services import DEFAULT_HOST, DEFAULT_PORTS, MCP_PATH, McpServer
+from schemas.services import DEFAULT_HOST, DEFAULT_PORTS, MCP_PATH, ORCHESTRATOR_PORT, TURNS_PATH, McpServer
 from schemas.settings import Settings
 from store import summary
 from store.database import check_reachable, database_url, open_pool
@@ -234,16 +234,20 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 @app.command("serve")
 @command
 async def serve(
-    name: Annotated[str, typer.Argument(help=", ".join(McpServer))],
+    name: Annotated[str, typer.Argument(help=", ".join(McpServer) + " or orchestrator")],
     transport: Annotated[str, typer.Option(help="stdio (Claude Desktop, IDEs) or http (streamable HTTP)")] = "stdio",
     host: Annotated[str, typer.Option(help="HTTP: address to listen on")] = DEFAULT_HOST,
     port: Annotated[int | None, typer.Option(help="HTTP: port (default per server: " + ", ".join(
         f"{server} {port}" for server, port in DEFAULT_PORTS.items()) + ")")] = None,
 ) -> None:
-    """Start one MCP server. Over HTTP every call needs a bearer token (`levhaolam token`)."""
+    """Start one MCP server, or the orchestrator's API. Over HTTP every call needs a bearer token."""
     from servers.common.tokens import TokenConfigError
     from servers.registry import builder
 
+    if name == "orchestrator":
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        await _serve_orchestrator(load_settings(), host, port or ORCHESTRATOR_PORT)
+        return
     if name not in set(McpServer):
         raise CliError(f"unknown server {name!r}; expected one of: {', '.join(McpServer)}")
     if transport not in ("stdio", "http"):
@@ -263,6 +267,88 @@ async def serve(
     else:
         await server.run_http_async(show_banner=False, host=host, port=port or DEFAULT_PORTS[McpServer(name)],
                                      path=MCP_PATH)
+
+
+async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from orchestrator.app import create_app
+    from orchestrator.service import running_pipeline
+
+    if settings.service_token is None:
+        raise CliError("the orchestrator's API needs LEVHAOLAM_SERVICE_TOKEN (32+ characters, e.g. "
+                       "`openssl rand -base64 48`): its callers present it as a bearer token")
+    if settings.jwt_secret is None:
+        raise CliError("the orchestrator needs LEVHAOLAM_JWT_SECRET, the secret the MCP servers verify")
+    app = create_app(lambda: running_pipeline(settings), settings.service_token.get_secret_value())
+    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).serve()
+
+
+@app.command("route")
+@command
+async def route() -> None:
+    """Route messages read from stdin, one per line (text, or JSON with a "text" field): one RouterOutput JSON per
+    line, in order. Uses the model router when OPENAI_API_KEY is set, else the offline classifier."""
+    import json
+
+    from orchestrator.categories import load_categories
+    from orchestrator.router import ModelRouting, OfflineRouting, Router
+    from orchestrator.service import openai_model
+
+    settings = load_settings()
+    categories = load_categories()
+    model = openai_model(settings, categories.router.model)
+    router: Router = ModelRouting(model, categories.router) if model is not None else OfflineRouting()
+    for number, line in enumerate(sys.stdin, start=1):
+        text = line.strip()
+        if text.startswith("{"):
+            try:
+                text = str(json.loads(text)["text"])
+            except (ValueError, KeyError, TypeError):
+                raise CliError(f"line {number}: a JSON line needs a \"text\" field") from None
+        if not text:
+            print(json.dumps({"error": "empty message", "line": number}), flush=True)
+            continue
+        print((await router.route(text[:4000])).model_dump_json(), flush=True)
+
+
+@app.command("chat")
+@command
+async def chat(
+    email: Annotated[str | None, typer.Option(help="Write as this customer (their e-mail), like a Chatwoot contact")]
+    = None,
+    api: Annotated[str | None, typer.Option(help="Talk to a running orchestrator at this URL instead of starting "
+                                                 "the platform in this process")] = None,
+) -> None:
+    """Talk to the platform in a terminal as a customer (buttons are numbered choices)."""
+    from levhaolam.chat import converse
+
+    settings = load_settings()
+    if api:
+        import httpx
+
+        from schemas.turns import TurnRequest, TurnResponse
+
+        if settings.service_token is None:
+            raise CliError("--api needs LEVHAOLAM_SERVICE_TOKEN, the orchestrator's service token")
+        headers = {"Authorization": f"Bearer {settings.service_token.get_secret_value()}"}
+        async with httpx.AsyncClient(base_url=api, headers=headers, timeout=60) as client:
+            async def over_http(request: TurnRequest) -> TurnResponse:
+                reply = await client.post(TURNS_PATH, content=request.model_dump_json(),
+                                          headers={"Content-Type": "application/json"})
+                if reply.status_code != 200:
+                    raise CliError(f"the orchestrator answered {reply.status_code}: {reply.text[:200]}")
+                return TurnResponse.model_validate_json(reply.content)
+
+            await converse(over_http, out, email)
+        return
+    from levhaolam.local_platform import local_pipeline
+
+    with out.status("Starting the platform (database, MCP servers, orchestrator)..."):
+        stack = contextlib.AsyncExitStack()
+        pipeline = await stack.enter_async_context(local_pipeline(settings, lambda text: out.print(text)))
+    async with stack:
+        await converse(pipeline.run, out, email)
 
 
 @app.command("token")

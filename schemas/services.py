@@ -18,6 +18,10 @@ class McpServer(StrEnum):
 
 MCP_PATH = "/mcp"
 DEFAULT_HOST = "127.0.0.1"
+ORCHESTRATOR_PORT = 8100
+TURNS_PATH = "/v1/turns"
+# Where the orchestrator finds each server: {server} and {port} are filled in (compose: http://{server}:{port}/mcp).
+DEFAULT_MCP_URL_TEMPLATE = f"http://{DEFAULT_HOST}:{{port}}{MCP_PATH}"
 
 DEFAULT_PORTS: dict[McpServer, int] = {
     McpServer.CUSTOMERS: 8101,
@@ -29,5 +33,5 @@ DEFAULT_PORTS: dict[McpServer, int] = {
 }
 
 
-def default_url(server: McpServer, host: str = DEFAULT_HOST) -> str:
-    return f"http://{host}:{DEFAULT_PORTS[server]}{MCP_PATH}"
+def mcp_url(server: McpServer, template: str = DEFAULT_MCP_URL_TEMPLATE) -> str:
+    return template.format(server=server.value, port=DEFAULT_PORTS[server])

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.services import DEFAULT_MCP_URL_TEMPLATE
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
@@ -57,6 +59,12 @@ class Settings(BaseSettings):
     cancel_link_base_url: str = Field(default="https://levhaolam.com/account/cancel",
                                       validation_alias="LEVHAOLAM_CANCEL_LINK_BASE_URL")
 
+    service_token: SecretStr | None = Field(
+        default=None, validation_alias="LEVHAOLAM_SERVICE_TOKEN",
+        description="Bearer token (32+ characters) that callers of the orchestrator's API (the bridge) present.")
+    mcp_url_template: str = Field(
+        default=DEFAULT_MCP_URL_TEMPLATE, validation_alias="LEVHAOLAM_MCP_URL_TEMPLATE",
+        description="Where the orchestrator finds each MCP server; {server} and {port} are filled in.")
     analytics_model: str = Field(default="gpt-5.1", validation_alias="LEVHAOLAM_ANALYTICS_MODEL",
                                  description="OpenAI model of the analytics agent (with OPENAI_API_KEY).")
     analytics_timeout_ms: int = Field(
@@ -71,7 +79,7 @@ class Settings(BaseSettings):
         description="PostgreSQL URL that logs in as the SELECT-only role levhaolam_analytics (with its password); "
                     "unset: DATABASE_URL with that user and no password (the embedded PostgreSQL's local login).")
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "service_token")
     @classmethod
     def _secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:

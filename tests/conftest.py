@@ -8,12 +8,16 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from fastmcp import Client, FastMCP
+from psycopg_pool import AsyncConnectionPool
 
 from servers.common.principal import Principal
+from servers.knowledge.embeddings import LocalMiniLM
+from servers.knowledge.ingest import import_examples, ingest_path
+from servers.knowledge.stores import PgVectorStore
 from servers.registry import builder
 from store.demo.loader import seed
 from store.migrate import migrate
-from tests.helpers import SMALL, fixed_clock, memory_client, settings_for
+from tests.helpers import HELP_CENTER, SMALL, fixed_clock, memory_client, settings_for
 from tests.pg import scratch_database, test_server
 
 # Tests never talk to real services, whatever the developer's shell holds.
@@ -113,3 +117,25 @@ async def client(make_server: ServerFactory, request: pytest.FixtureRequest) -> 
     """An in-memory client of the server the test module names in `SERVER`."""
     async with memory_client(make_server(request.module.SERVER)) as connected:
         yield connected
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalMiniLM:
+    return LocalMiniLM()
+
+
+@pytest.fixture(scope="session")
+async def knowledge_template(admin_url: str, seeded_template: str, embedder: LocalMiniLM) -> AsyncIterator[str]:
+    """The seeded demo data plus the FAQ and the few-shot examples, embedded once per session."""
+    async with scratch_database(admin_url, template=seeded_template) as url:
+        async with AsyncConnectionPool(url, min_size=1, max_size=2, open=False) as pool:
+            report = await ingest_path(pool, PgVectorStore(), embedder, HELP_CENTER)
+            assert not report.failed, report.failed
+            await import_examples(pool, PgVectorStore(), embedder)
+        yield urlsplit(url).path.lstrip("/")
+
+
+@pytest.fixture
+async def knowledge_url(admin_url: str, knowledge_template: str) -> AsyncIterator[str]:
+    async with scratch_database(admin_url, template=knowledge_template) as url:
+        yield url

@@ -1,0 +1,74 @@
+"""The orchestrator's HTTP API (Starlette): POST /v1/turns with a service token, GET /healthz."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import psycopg
+from psycopg_pool import PoolTimeout
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from orchestrator.pipeline import Pipeline
+from orchestrator.replies import say
+from schemas.errors import ErrorCode, ToolErrorInfo
+from schemas.services import TURNS_PATH
+from schemas.turns import TurnRequest
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _error(status: int, code: ErrorCode, message: str, field: str | None = None, **extra: Any) -> JSONResponse:
+    body = ToolErrorInfo(code=code, field=field, message=message).model_dump(exclude_none=True) | extra
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(pipeline_context: Callable[[], contextlib.AbstractAsyncContextManager[Pipeline]],
+               service_token: str) -> Starlette:
+    """`pipeline_context` opens the pipeline (pools, MCP connections) for the app's lifetime."""
+    pipeline: Pipeline | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        nonlocal pipeline
+        async with pipeline_context() as running:
+            pipeline = running
+            yield
+
+    async def turns(request: Request) -> Response:
+        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(supplied.encode(), service_token.encode()):
+            return _error(401, ErrorCode.FORBIDDEN, "send the service token as 'Authorization: Bearer <token>'")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, ErrorCode.INVALID_ARGUMENT, f"the request is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            turn = TurnRequest.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            field = ".".join(str(part) for part in first["loc"]) or None
+            return _error(422, ErrorCode.INVALID_ARGUMENT, str(first["msg"]).removeprefix("Value error, "), field)
+        assert pipeline is not None
+        try:
+            response = await pipeline.run(turn)
+        except (psycopg.OperationalError, PoolTimeout):
+            # Nothing was recorded: the caller retries the same message id later and gets one answer.
+            return _error(503, ErrorCode.UNAVAILABLE, "the conversation store is unavailable; retry the same message "
+                          "later", reply=say("holding", "en"))
+        return JSONResponse(json.loads(response.model_dump_json()))
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok" if pipeline is not None else "starting"})
+
+    return Starlette(routes=[Route(TURNS_PATH, turns, methods=["POST"]), Route("/healthz", healthz)],
+                     lifespan=lifespan)

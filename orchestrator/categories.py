@@ -1,0 +1,130 @@
+"""Per-category configuration, read from `categories.toml` and validated at start: the only source of what a
+category's agent may call (the per-turn token's `tools` claim is built from it)."""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.categories import Category
+from schemas.knowledge import AREA_NAMESPACES
+from schemas.services import McpServer
+from schemas.turns import Decision
+
+CONFIG_PATH = Path(__file__).with_name("categories.toml")
+ToolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+
+
+class ReasoningEffort(StrEnum):
+    NONE = "none"
+    MINIMAL = "minimal"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class CategoryConfigError(ValueError):
+    """The category configuration is invalid; the message says where and why."""
+
+
+class GatePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Decision = Field(description="The most the AI may do alone in this category")
+    min_confidence: float = Field(ge=0.0, le=1.0, description="Below this router confidence the reply is a draft")
+
+
+class CategoryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=3)
+    reasoning_effort: ReasoningEffort
+    retention_model: str | None = None
+    knowledge_namespace: str
+    needs_customer: bool
+    tools: dict[McpServer, tuple[ToolName, ...]]
+    gate: GatePolicy
+
+    @model_validator(mode="after")
+    def _namespace_exists(self) -> CategoryConfig:
+        if self.knowledge_namespace not in AREA_NAMESPACES:
+            raise ValueError(f"knowledge_namespace {self.knowledge_namespace!r} is not one of "
+                             f"{', '.join(AREA_NAMESPACES)}")
+        return self
+
+    @property
+    def tool_names(self) -> list[str]:
+        return sorted({tool for tools in self.tools.values() for tool in tools})
+
+    @property
+    def servers(self) -> list[McpServer]:
+        return [server for server in McpServer if server in self.tools]
+
+    def server_of(self, tool: str) -> McpServer:
+        for server, tools in self.tools.items():
+            if tool in tools:
+                return server
+        raise KeyError(f"{tool!r} is not a tool of this category")
+
+
+class RouterConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    reasoning_effort: ReasoningEffort
+
+
+class Categories(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    router: RouterConfig
+    categories: dict[Category, CategoryConfig]
+
+    @model_validator(mode="after")
+    def _every_category_configured(self) -> Categories:
+        missing = [c.value for c in Category if c not in self.categories]
+        if missing:
+            raise ValueError(f"no configuration for: {', '.join(missing)}")
+        return self
+
+    def __getitem__(self, category: Category) -> CategoryConfig:
+        return self.categories[category]
+
+    def check_tools_exist(self, listed: dict[McpServer, set[str]]) -> None:
+        """Refuse a configuration naming a tool its server does not have (`listed`: what each server lists)."""
+        problems = [f"{category.value}: {server.value} has no tool {tool!r} (it has: "
+                    f"{', '.join(sorted(listed.get(server, set()))) or 'nothing'})"
+                    for category, config in self.categories.items()
+                    for server, tools in config.tools.items() for tool in tools
+                    if tool not in listed.get(server, set())]
+        if problems:
+            raise CategoryConfigError("orchestrator/categories.toml names tools that do not exist: "
+                                      + "; ".join(problems))
+
+
+def parse_categories(text: str, source: str = "categories.toml") -> Categories:
+    try:
+        return Categories.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise CategoryConfigError(f"{source}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise CategoryConfigError(f"{source}: {_first_problem(exc)}") from None
+
+
+def _first_problem(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return str(exc)
+    first = errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {str(first['msg']).removeprefix('Value error, ')}"
+
+
+@cache
+def load_categories(path: Path = CONFIG_PATH) -> Categories:
+    return parse_categories(path.read_text(encoding="utf-8"), str(path))

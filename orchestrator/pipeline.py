@@ -1,0 +1,333 @@
+"""One turn: pending confirmation → router → identification → category brain → eval gate → persist.
+
+The code, not a model, decides the category; the category decides which MCP tools the turn's token lists and
+which gate policy applies. Conversation state lives in PostgreSQL and a conversation's turns are serialised by
+an advisory lock, so any replica can take the next turn; a retried message (same id) replays its stored answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from access.tokens import mint_token
+from orchestrator import lexicon
+from orchestrator.brain import Brain, BrainInput, BrainReply, Proposal
+from orchestrator.categories import Categories
+from orchestrator.connections import McpConnections
+from orchestrator.gate import GateInput, decide
+from orchestrator.replies import say
+from orchestrator.router import Router
+from orchestrator.sealing import Sealer
+from orchestrator.tools import TurnTools
+from schemas.categories import Category, Urgency
+from schemas.routing import RouterOutput
+from schemas.services import McpServer
+from schemas.turns import ActionTaken, Button, Decision, TurnRequest, TurnResponse
+from store import conversations as store
+
+log = logging.getLogger(__name__)
+
+TOKEN_TTL_SECONDS = 300
+IDENTIFY_TOOLS = {"identify_customer": McpServer.CUSTOMERS}
+# Brains reach servers over HTTP; any of these means a dependency is down, not that the customer did wrong.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, psycopg.OperationalError)
+
+
+def _dependency_errors() -> tuple[type[BaseException], ...]:
+    from agents.exceptions import AgentsException
+    from mcp.shared.exceptions import MCPError
+    from openai import OpenAIError
+
+    return (*DEPENDENCY_ERRORS, AgentsException, MCPError, OpenAIError)
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TurnOutcome:
+    """What the turn produced, before the gate."""
+
+    category: Category
+    routing: RouterOutput
+    reply: BrainReply
+    actions: list[ActionTaken] = field(default_factory=list)
+    action_failed: bool = False
+    suspicious: bool = False
+
+
+@dataclass
+class Pipeline:
+    pool: AsyncConnectionPool
+    connections: McpConnections
+    categories: Categories
+    router: Router
+    brain_for: Callable[[Category, dict[str, Any]], Brain]
+    jwt_secret: str
+    clock: Clock = utc_now
+
+    def __post_init__(self) -> None:
+        self._sealer = Sealer(self.jwt_secret)
+        self._errors = _dependency_errors()
+
+    # ------------------------------------------------------------------ the turn
+    async def run(self, request: TurnRequest) -> TurnResponse:
+        started = time.perf_counter()
+        async with self.pool.connection() as conn:
+            await store.lock_conversation(conn, request.conversation_id)
+            try:
+                conversation = await store.open_conversation(conn, request.conversation_id, request.channel.value)
+                message_id = await store.record_incoming(conn, conversation.id, request.message_id,
+                                                         _body_of(request))
+                stored = await store.stored_response(conn, message_id)
+                if stored is not None:
+                    return TurnResponse.model_validate({**stored, "replayed": True})
+                state = dict(conversation.state)
+                trace_id = uuid.uuid4().hex
+                outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
+                                                        request)
+                response = self._gate(outcome, request, state, trace_id)
+                state["failures_in_a_row"] = (state.get("failures_in_a_row", 0) + 1
+                                              if outcome.reply.gave_up or outcome.action_failed else 0)
+                await store.save_state(conn, conversation.id, customer_id, state,
+                                       "handed_off" if response.decision is Decision.ESCALATE else "pending")
+                await store.record_turn(
+                    conn, conversation_id=conversation.id, message_id=message_id, primary=outcome.category.value,
+                    secondary=outcome.routing.secondary.value if outcome.routing.secondary else None,
+                    urgency=outcome.routing.urgency.value, confidence=outcome.routing.confidence,
+                    decision=response.decision.value, reasons=response.reasons, model=outcome.reply.model,
+                    latency_ms=int((time.perf_counter() - started) * 1000), cost_usd=response.cost,
+                    trace_id=trace_id, reply=response.reply, response=response.model_dump(mode="json"))
+                return response
+            finally:
+                await store.unlock_conversation(conn, request.conversation_id)
+
+    async def _turn(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int | None,
+                    state: dict[str, Any], request: TurnRequest) -> tuple[TurnOutcome, int | None]:
+        text = (request.text or "").strip()
+        pending = await store.open_pending_action(conn, conversation_id, self.clock())
+        if pending is not None:
+            answer = self._answer_to(pending.id, request, text)
+            if answer == "yes":
+                return await self._confirmed(conn, conversation_id, pending, state, request), customer_id
+            await store.resolve_pending_action(conn, pending.id, "declined")
+            if answer == "no" or not text:
+                language = state.get("language", "en")
+                routing = _known_routing(Category(pending.category), language)
+                state.pop("next", None)
+                return TurnOutcome(routing.primary, routing, BrainReply(say("declined", language))), customer_id
+
+        routing = await self._route(text, request, state)
+        category = routing.primary
+        state["language"] = routing.language if len(text) >= 12 or "language" not in state else state["language"]
+        language = state["language"]
+        if lexicon.looks_like_injection(text):
+            return TurnOutcome(category, routing, BrainReply(say("holding", language)), suspicious=True), customer_id
+
+        config = self.categories[category]
+        if config.needs_customer and customer_id is None:
+            customer_id, asked = await self._identify(request, routing, state, text, language)
+            if customer_id is None:
+                return TurnOutcome(category, routing, asked), None
+            deferred = state.pop("deferred", None)
+            if deferred:  # the customer gave their e-mail; now do what they first asked for
+                text, category = deferred["text"], Category(deferred["category"])
+                routing = routing.model_copy(update={"primary": category, "secondary": _category_or_none(
+                    deferred.get("secondary"), category)})
+
+        reply = await self._think(conn, conversation_id, category, text, language, customer_id, state, request)
+        if reply.proposal is None and reply.awaiting is None and routing.secondary and not reply.gave_up:
+            # The first request needed nothing from the customer: answer the second one in the same turn.
+            second = await self._think(conn, conversation_id, routing.secondary, text, language, customer_id, state,
+                                       request)
+            reply = _joined(reply, second)
+        elif reply.proposal is not None and routing.secondary:
+            state["next"] = {"category": routing.secondary.value, "text": text}
+        return TurnOutcome(category, routing, reply), customer_id
+
+    # ------------------------------------------------------------------ steps
+    async def _route(self, text: str, request: TurnRequest, state: dict[str, Any]) -> RouterOutput:
+        awaiting = state.pop("awaiting", None)
+        if awaiting and (not text or len(text) < 60 or request.attachments):
+            # A short answer to our question ("2", "every other month", a photo) belongs to the question's category.
+            category = Category(awaiting["category"])
+            routed = await self.router.route(text) if text else None
+            return _known_routing(category, state.get("language", "en"), routed)
+        if not text:
+            return _known_routing(Category.DAMAGED_ITEM if request.attachments else Category.OTHER,
+                                  state.get("language", "en"))
+        return await self.router.route(text)
+
+    async def _identify(self, request: TurnRequest, routing: RouterOutput, state: dict[str, Any], text: str,
+                        language: str) -> tuple[int | None, BrainReply]:
+        email = str(routing.email) if routing.email else (request.contact.email or None)
+        if not email:
+            state.setdefault("deferred", {"text": text, "category": routing.primary.value,
+                                          "secondary": routing.secondary.value if routing.secondary else None})
+            state["awaiting"] = {"category": routing.primary.value, "slot": "email"}
+            return None, BrainReply(say("ask_email", language), awaiting="email")
+        token = mint_token(self.jwt_secret, subject="orchestrator/identify", scope="identify",
+                           tools=list(IDENTIFY_TOOLS), ttl_seconds=TOKEN_TTL_SECONDS)
+        async with self.connections.lease([McpServer.CUSTOMERS], token) as leased:
+            found = await TurnTools(leased, dict(IDENTIFY_TOOLS)).call("identify_customer", email=email)
+        if not found.ok or not found.data.get("found"):
+            state.setdefault("deferred", {"text": text, "category": routing.primary.value,
+                                          "secondary": routing.secondary.value if routing.secondary else None})
+            state["awaiting"] = {"category": routing.primary.value, "slot": "email"}
+            misses = state["identify_misses"] = state.get("identify_misses", 0) + 1
+            return None, BrainReply(say("email_not_found", language, email=email), awaiting="email",
+                                    gave_up="customer_not_identified" if misses >= 2 else None)
+        state.pop("identify_misses", None)
+        return int(found.data["customer"]["id"]), BrainReply("")
+
+    def _token_for(self, category: Category, customer_id: int | None, conversation: str) -> str:
+        config = self.categories[category]
+        return mint_token(self.jwt_secret, subject=f"orchestrator/{category.value}", scope=category.value,
+                          tools=config.tool_names, customer_id=customer_id, conversation_id=conversation,
+                          ttl_seconds=TOKEN_TTL_SECONDS)
+
+    async def _think(self, conn: psycopg.AsyncConnection, conversation_id: int, category: Category, text: str,
+                     language: str, customer_id: int | None, state: dict[str, Any], request: TurnRequest
+                     ) -> BrainReply:
+        config = self.categories[category]
+        memory = state.setdefault("memory", {}).setdefault(category.value, {})
+        token = self._token_for(category, customer_id, request.conversation_id)
+        try:
+            async with self.connections.lease(config.servers, token) as leased:
+                tools = TurnTools(leased, {tool: config.server_of(tool) for tool in config.tool_names})
+                reply = await self.brain_for(category, memory).handle(BrainInput(
+                    category=category, config=config, text=text, language=language, customer_id=customer_id,
+                    tools=tools, attachments=request.attachments, button_value=request.button_value,
+                    memory=memory))
+        except self._errors as exc:
+            log.warning("turn failed in %s: %s", category.value, type(exc).__name__)
+            return BrainReply(say("trouble", language), gave_up=f"dependency_failed:{type(exc).__name__}")
+        memory.update(reply.remember)
+        if reply.awaiting:
+            state["awaiting"] = {"category": category.value, "slot": reply.awaiting}
+        if reply.proposal is not None and customer_id is not None:
+            pending_id = await self._remember_proposal(conn, conversation_id, customer_id, reply.proposal,
+                                                       request.conversation_id)
+            reply.buttons = [Button(title=say("yes", language), value=f"confirm:{pending_id}"),
+                             Button(title=say("no", language), value=f"decline:{pending_id}")]
+        return reply
+
+    async def _remember_proposal(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int,
+                                 proposal: Proposal, conversation: str) -> int:
+        config = self.categories[proposal.category]
+        return await store.add_pending_action(
+            conn, conversation_id=conversation_id, customer_id=customer_id, category=proposal.category.value,
+            server=config.server_of(proposal.tool).value, tool=proposal.tool, arguments=proposal.arguments,
+            summary=proposal.summary, sealed_token=self._sealer.seal(proposal.confirmation_token, conversation),
+            expires_at=proposal.expires_at)
+
+    @staticmethod
+    def _answer_to(pending_id: int, request: TurnRequest, text: str) -> str:
+        """'yes' only for this question's yes button or a plain yes; 'no' for its no; else 'other'."""
+        if request.button_value == f"confirm:{pending_id}":
+            return "yes"
+        if request.button_value == f"decline:{pending_id}":
+            return "no"
+        if request.button_value is None and text and lexicon.is_yes(text):
+            return "yes"
+        if text and lexicon.is_no(text):
+            return "no"
+        return "other"
+
+    async def _confirmed(self, conn: psycopg.AsyncConnection, conversation_id: int,
+                         pending: store.PendingActionRow, state: dict[str, Any], request: TurnRequest) -> TurnOutcome:
+        """The customer said yes: call the tool again with the token, exactly as the server bound it."""
+        category = Category(pending.category)
+        language = state.get("language", "en")
+        routing = _known_routing(category, language)
+        token = self._token_for(category, pending.customer_id, request.conversation_id)
+        arguments = {**pending.arguments,
+                     "confirmation_token": self._sealer.open(pending.sealed_token, request.conversation_id)}
+        try:
+            async with self.connections.lease([McpServer(pending.server)], token) as leased:
+                done = await TurnTools(leased, {pending.tool: McpServer(pending.server)}).call(pending.tool,
+                                                                                               **arguments)
+        except self._errors as exc:
+            log.warning("confirmed %s failed: %s", pending.tool, type(exc).__name__)
+            # Left pending: the same yes can be sent again once the server is back, and executes once.
+            return TurnOutcome(category, routing, BrainReply(say("trouble", language),
+                                                             gave_up=f"dependency_failed:{type(exc).__name__}"))
+        if not done.executed:
+            await store.resolve_pending_action(conn, pending.id, "failed")
+            reason = done.error.message if done.error else "the action did not complete"
+            return TurnOutcome(category, routing, BrainReply(say("not_allowed", language, reason=reason)),
+                               action_failed=True)
+        await store.resolve_pending_action(conn, pending.id, "confirmed")
+        if pending.tool == "create_damage_claim":
+            claim = done.data["result"]["id"]
+            state.setdefault("memory", {}).setdefault(category.value, {})["claim_id"] = claim
+            state["awaiting"] = {"category": category.value, "slot": "photos"}
+            reply = BrainReply(say("done", language, summary=done.data["summary"].rstrip(".")) + " "
+                               + say("ask_photos", language, claim=claim), awaiting="photos")
+        else:
+            reply = BrainReply(say("done", language, summary=done.data["summary"].rstrip(".")))
+        taken = [ActionTaken(tool=pending.tool, summary=done.data["summary"], audit_id=done.data.get("audit_id"))]
+        following = state.pop("next", None)
+        if following:
+            second = await self._think(conn, conversation_id, Category(following["category"]), following["text"],
+                                       language, pending.customer_id, state, request)
+            reply = _joined(reply, second)
+        return TurnOutcome(category, routing, reply, actions=taken)
+
+    def _gate(self, outcome: TurnOutcome, request: TurnRequest, state: dict[str, Any], trace_id: str
+              ) -> TurnResponse:
+        text = request.text or ""
+        decision, reasons = decide(GateInput(
+            policy=self.categories[outcome.category].gate, confidence=outcome.routing.confidence,
+            urgency=outcome.routing.urgency, asked_for_human=lexicon.asks_for_human(text),
+            failures_in_a_row=state.get("failures_in_a_row", 0) + (1 if outcome.reply.gave_up else 0),
+            action_failed=outcome.action_failed, brain_gave_up=outcome.reply.gave_up,
+            suspicious=outcome.suspicious))
+        reply = outcome.reply
+        text_out = reply.text
+        buttons = reply.buttons
+        if decision is Decision.ESCALATE and not reply.gave_up and not outcome.suspicious:
+            text_out = say("holding", state.get("language", "en"))
+            buttons = []
+        return TurnResponse(reply=text_out, buttons=buttons, actions_taken=outcome.actions + reply.actions_taken,
+                            decision=decision, reasons=reasons, category=outcome.category,
+                            secondary=outcome.routing.secondary, trace_id=trace_id, cost=reply.cost_usd)
+
+
+def _body_of(request: TurnRequest) -> str:
+    if request.text:
+        return request.text
+    if request.button_value:
+        return f"[button] {request.button_value}"
+    return "[attachments] " + " ".join(str(a.url) for a in request.attachments)
+
+
+def _known_routing(category: Category, language: str, routed: RouterOutput | None = None) -> RouterOutput:
+    """Routing decided by the conversation (an answer to our question), not by the classifier."""
+    return RouterOutput(primary=category, secondary=None, urgency=routed.urgency if routed else Urgency.MEDIUM,
+                        email=routed.email if routed else None, language=language, confidence=1.0)
+
+
+def _category_or_none(value: str | None, primary: Category) -> Category | None:
+    return Category(value) if value and value != primary.value else None
+
+
+def _joined(first: BrainReply, second: BrainReply) -> BrainReply:
+    return BrainReply(text=f"{first.text}\n\n{second.text}".strip(), buttons=second.buttons or first.buttons,
+                      proposal=second.proposal or first.proposal, gave_up=first.gave_up or second.gave_up,
+                      awaiting=second.awaiting or first.awaiting, remember={**first.remember, **second.remember},
+                      actions_taken=first.actions_taken + second.actions_taken, model=first.model or second.model,
+                      cost_usd=first.cost_usd + second.cost_usd)
