@@ -138,7 +138,7 @@ def _check_tables(tree: exp.Expression) -> None:
 def _function_names(node: exp.Func) -> list[str]:
     # The parser turns known functions into typed nodes named its own way: check every name it knows them by.
     if isinstance(node, exp.Anonymous):
-        return [str(node.this)]
+        return [node.name]  # quoted or not: "TS_STAT" is not ts_stat to PostgreSQL, but refusing it costs nothing
     return [node.sql_name(), *type(node).sql_names()]
 
 
