@@ -46,8 +46,8 @@ def create_app(pipeline_context: Callable[[], contextlib.AbstractAsyncContextMan
             yield
 
     async def turns(request: Request) -> Response:
-        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(supplied.encode(), service_token.encode()):
+        scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), service_token.encode()):
             return _error(401, ErrorCode.FORBIDDEN, "send the service token as 'Authorization: Bearer <token>'")
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:

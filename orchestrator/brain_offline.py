@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from orchestrator import lexicon
@@ -119,8 +119,18 @@ async def skip_month(turn: BrainInput) -> BrainReply:
     if sub is None or not sub.get("next_shipment_date"):
         return BrainReply(say("no_subscription", turn.language), gave_up="no_subscription")
     box_month = date.fromisoformat(sub["next_shipment_date"]).replace(day=1)
-    return _propose(turn, await turn.tools.call("skip_month", customer_id=turn.customer_id,
-                                                subscription_id=sub["id"], box_month=box_month.isoformat()))
+    asked = await turn.tools.call("skip_month", customer_id=turn.customer_id, subscription_id=sub["id"],
+                                  box_month=box_month.isoformat())
+    if asked.error is not None and asked.error.field == "box_month" and asked.error.code.value == "policy_violation":
+        # The next box is past its cut-off (already charged and packed): offer the one after it, saying why.
+        following = (box_month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        later = _propose(turn, await turn.tools.call("skip_month", customer_id=turn.customer_id,
+                                                     subscription_id=sub["id"], box_month=following.isoformat()))
+        if later.proposal is not None:
+            reason = asked.error.message.rstrip(".")
+            later.text = f"{reason[:1].upper()}{reason[1:]}. {later.text}"
+            return later
+    return _propose(turn, asked)
 
 
 async def change_frequency(turn: BrainInput) -> BrainReply:

@@ -4,6 +4,10 @@ The phrasebooks (``router_training/<lang>.toml``) hold what customers write, per
 messier than that, so each phrase is also emitted with typos, without punctuation, and wrapped in greetings,
 small talk and signatures; the classifier then learns that those parts carry no intent.
 Everything is driven by one seeded ``random.Random``, so the same files always give the same examples.
+
+``router_training/dev.jsonl`` and ``dev_final.jsonl`` are hand-written messages in another style (longer, chattier,
+some with two requests), never used for training: they measure the router (``python -m orchestrator.router_offline``).
+Each line: text, primary, secondary (or null), language and, in dev.jsonl, the expected urgency.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ class Platform:
             "SELECT c.id, c.email, s.id FROM customers c JOIN subscriptions s ON s.customer_id = c.id "
             "WHERE s.status = 'active' AND s.frequency = %s AND EXISTS (SELECT 1 FROM orders o JOIN shipments sh "
             "ON sh.order_id = o.id WHERE o.customer_id = c.id AND sh.status = 'delivered' "
-            "AND sh.delivered_at > '2026-11-20') AND (SELECT count(*) FROM subscriptions x WHERE x.customer_id = c.id) = 1 "
+            "AND sh.delivered_at > '2026-11-20') "
+            "AND (SELECT count(*) FROM subscriptions x WHERE x.customer_id = c.id) = 1 "
             "ORDER BY c.id OFFSET %s LIMIT 1", (frequency, offset))).fetchone()
         assert row is not None
         return {"id": row[0], "email": row[1], "subscription": row[2]}
@@ -56,7 +57,8 @@ async def delivered_items(db: psycopg.AsyncConnection, customer_id: int) -> list
         "SELECT p.name FROM orders o JOIN shipments sh ON sh.order_id = o.id JOIN order_items i ON i.order_id = o.id "
         "JOIN products p ON p.sku = i.sku WHERE o.customer_id = %s AND sh.status = 'delivered' "
         "AND o.id = (SELECT max(o2.id) FROM orders o2 JOIN shipments s2 ON s2.order_id = o2.id "
-        "WHERE o2.customer_id = %s AND s2.status = 'delivered') ORDER BY p.name", (customer_id, customer_id))).fetchall()
+        "WHERE o2.customer_id = %s AND s2.status = 'delivered') ORDER BY p.name",
+        (customer_id, customer_id))).fetchall()
     return [row[0] for row in rows]
 
 
