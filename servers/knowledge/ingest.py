@@ -21,6 +21,7 @@ from schemas.categories import Category
 from schemas.knowledge import AREA_NAMESPACES, examples_namespace
 from servers.knowledge.chunking import Chunk, DocumentError, read_document
 from servers.knowledge.embeddings import Embedder
+from servers.knowledge.redaction import KnownPersonalData, known_personal_data, redact
 from servers.knowledge.stores import VectorStore
 
 SUFFIXES = (".md", ".json", ".csv")
@@ -126,8 +127,8 @@ async def ingest_path(pool: AsyncConnectionPool, store: VectorStore, embedder: E
 
 
 EXAMPLES_QUERY = """
-SELECT id, category, question, answer FROM (
-    SELECT t.id, t.category, d.body AS question,
+SELECT id, category, question, answer, customer_id, customer_email FROM (
+    SELECT t.id, t.category, d.body AS question, t.customer_id, t.customer_email,
            CASE WHEN t.handled_by = 'ai' THEN t.ai_answer ELSE t.human_answer END AS answer,
            row_number() OVER (PARTITION BY t.category ORDER BY t.rating DESC, t.created_at DESC) AS n
     FROM support_threads_data t
@@ -142,12 +143,17 @@ ORDER BY category, n
 
 async def import_examples(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, per_category: int = 40,
                           progress: Progress | None = None) -> IngestReport:
-    """The best human-approved, well-rated answers (rating >= 4) of each category become its few-shot examples."""
+    """The best human-approved, well-rated answers (rating >= 4) of each category become its few-shot examples,
+    with personal data replaced by placeholders: an example is shown in other customers' conversations."""
     async with pool.connection() as conn:
         rows = await (await conn.execute(EXAMPLES_QUERY, {"pool": per_category * 10})).fetchall()
+        known = await known_personal_data(conn, [row[4] for row in rows if row[4] is not None])
     by_category: dict[str, list[Chunk]] = {}
     seen: set[str] = set()
-    for ticket_id, category, question, answer in rows:
+    for ticket_id, category, raw_question, raw_answer, customer_id, customer_email in rows:
+        customer = known.get(customer_id, KnownPersonalData()).with_email(customer_email)
+        question, answer = redact(raw_question, customer), redact(raw_answer, customer)
+        # Redacted answers that differ only in a name or number are one example (the hash dedupes them).
         chunk = Chunk(title=question, content=f"{question}\n{answer}",
                       metadata={"question": question, "answer": answer, "category": category,
                                 "source_ticket": ticket_id})

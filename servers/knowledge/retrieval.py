@@ -20,11 +20,21 @@ RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the v
 TEXT_WEIGHT = 0.3  # full text matches any word of a question, so it is noisier; 0.3 measured best on the eval set
 
 
+# The query's words become lexemes as the passages' did (to_tsvector 'english'), then an OR of them. Each lexeme
+# reaches to_tsquery inside quotes (backslashes and quotes doubled), where nothing is an operator: the URL lexeme
+# "/wiki/special:search" is text, not a word with a weight, and "!", "&", "<->", ":*" are plain characters.
+# Quoting changes nothing else, so ordinary questions rank exactly as before. Without any word the query is NULL,
+# which matches nothing.
+_OR_OF_LEXEMES = (
+    r"SELECT to_tsquery('english', string_agg('''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || '''', "
+    "' | ')) AS q FROM unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS lexeme"
+)
+
+
 async def text_search(conn: psycopg.AsyncConnection, namespace: str, query: str, k: int) -> list[tuple[int, float]]:
     # Any of the query's words may match (OR), ranked by cover density: questions rarely share every word.
     cur = await conn.execute(
-        "WITH q AS (SELECT to_tsquery('english', coalesce(nullif(array_to_string("
-        "tsvector_to_array(to_tsvector('english', %(q)s)), ' | '), ''), 'zzzzzz')) AS q) "
+        f"WITH q AS ({_OR_OF_LEXEMES}) "
         "SELECT c.id, ts_rank(c.tsv, q.q, 1) AS rank FROM knowledge_chunks c, q "
         "WHERE c.namespace = %(ns)s AND c.tsv @@ q.q ORDER BY rank DESC, c.id LIMIT %(k)s",
         {"q": query, "ns": namespace, "k": k})
