@@ -92,7 +92,7 @@ async def open_reader_pool(url: str, settings: Settings) -> AsyncIterator[AsyncC
         conn = await psycopg.AsyncConnection.connect(url, connect_timeout=timeout, autocommit=True)
     except psycopg.Error as exc:
         raise ReaderRefused(
-            f"analytics runs its SQL as the login role {READER_ROLE}, which cannot connect to {_where(url)}: "
+            f"analytics runs its SQL under its own login role ({READER_ROLE}); connecting to {_where(url)} failed: "
             f"{first_line(exc).removeprefix('connection failed: ')}. Run `levhaolam db migrate` (migration 0008 "
             f"makes it a login role); with password authentication give it one (ALTER ROLE {READER_ROLE} PASSWORD "
             f"'...') and set LEVHAOLAM_ANALYTICS_DATABASE_URL=postgresql://{READER_ROLE}:PASSWORD@host:5432/dbname"

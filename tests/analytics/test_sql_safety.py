@@ -141,7 +141,18 @@ FUNCTIONS = ["pg_sleep(30)", "pg_read_file('/etc/passwd')", "pg_read_binary_file
              "pg_stat_file('postgresql.conf')", "txid_current()", "nextval('customers_id_seq')",
              "setval('customers_id_seq', 1)", "query_to_xml('select * from customers', true, true, '')",
              "pg_advisory_lock(1)", "version()", "pg_backend_pid()", "current_user", "inet_server_addr()",
-             "pg_sleep_for('1 minute')", "pg_rotate_logfile()", "pg_switch_wal()"]
+             "pg_sleep_for('1 minute')", "pg_rotate_logfile()", "pg_switch_wal()",
+             # Found in pg_proc: they run SQL given as text (tests/security/test_hostile_sql.py finds them again).
+             "ts_stat('select to_tsvector(''simple'', email) from customers')",
+             "ts_stat('select to_tsvector(''simple'', set_config(''role'', ''postgres'', true))', 'a')",
+             "ts_rewrite('a'::tsquery, 'select ''a''::tsquery, ''b''::tsquery from customers')",
+             "query_to_xmlschema('select * from customers', true, true, '')",
+             "query_to_xml_and_xmlschema('select * from customers', true, true, '')",
+             "cursor_to_xml('c'::refcursor, 10, true, true, '')", "cursor_to_xmlschema('c'::refcursor, true, true, '')",
+             "table_to_xml('customers', true, true, '')", "schema_to_xml('public', true, true, '')",
+             "database_to_xml(true, true, '')", "pg_catalog.set_config('role', 'postgres', true)",
+             "\"set_config\"('role', 'postgres', false)", "SET_CONFIG('session_authorization', 'postgres', true)",
+             "U&\"set\\005fconfig\"('role', 'postgres', true)", "current_setting('role')"]
 SNOOPING = ["pg_catalog.pg_authid", "pg_shadow", "pg_user", "pg_roles", "pg_settings", "information_schema.tables",
             "pg_stat_activity", "pg_class", "pg_proc", "pg_catalog.pg_database", "information_schema.role_table_grants",
             "pg_hba_file_rules", "pg_file_settings", "public.customers", "\"customers\"", "CUSTOMERS",
@@ -185,6 +196,12 @@ TRICKS = [
     "SELECT 'a' FROM support_threads_data UNION SELECT email FROM customers",
     "SELECT * FROM support_threads_data t JOIN customers c ON c.id = t.customer_id",
     "SELECT (SELECT email FROM customers LIMIT 1)",
+    "WITH customers AS (SELECT * FROM customers) SELECT email FROM customers",
+    "WITH c AS (SELECT * FROM customers) SELECT email FROM c",
+    "WITH x AS (SELECT 1) SELECT * FROM public.x",
+    "SELECT " + "(" * 600 + "1" + ")" * 600,
+    "SELECT * FROM ts_stat('select to_tsvector(''simple'', email) from customers')",
+    "SELECT * FROM support_dialogs, LATERAL pg_catalog.ts_stat('select to_tsvector(''simple'', body) from messages') s",
 ]
 ATTACKS = ([w.format(t=t) for t in TABLES for w in WRITES] + DDL
            + [f"SELECT {f}" for f in FUNCTIONS] + [f"SELECT {f} FROM support_threads_data LIMIT 1" for f in FUNCTIONS]

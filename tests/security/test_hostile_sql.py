@@ -17,6 +17,7 @@ from fastmcp import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 from sqlglot import exp
 
@@ -24,6 +25,7 @@ from servers.analytics import sql_functions, sql_guard
 from servers.analytics.context import ALLOWED_TABLES
 from servers.analytics.executor import QueryFailed, run_read_only
 from servers.analytics.reader import READER_ROLE, ReaderRefused, open_reader_pool, privilege_problems, reader_url
+from servers.registry import builder
 from store.summary import content_checksum
 from tests.conftest import ServerFactory
 from tests.helpers import error_of, memory_client, settings_for
@@ -140,6 +142,15 @@ async def test_a_privileged_login_is_refused_before_any_query(db_url: str) -> No
     settings = settings_for(db_url, LEVHAOLAM_ANALYTICS_DATABASE_URL=db_url)  # the superuser of the test server
     with pytest.raises(ReaderRefused, match="is a superuser"):
         async with open_reader_pool(reader_url(db_url, settings), settings):
+            pass
+
+
+async def test_a_server_whose_login_cannot_connect_does_not_start_and_says_what_to_do(db_url: str) -> None:
+    host = conninfo_to_dict(db_url)["host"]
+    server = builder("analytics")(settings_for(db_url, LEVHAOLAM_ANALYTICS_DATABASE_URL=(
+        f"postgresql://nobody_at_all@/{conninfo_to_dict(db_url)['dbname']}?host={host}")), transport="memory")
+    with pytest.raises(Exception, match="its own login role .*LEVHAOLAM_ANALYTICS_DATABASE_URL"):
+        async with memory_client(server):
             pass
 
 
