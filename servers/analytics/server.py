@@ -174,8 +174,11 @@ async def answer_offline(runtime: Runtime, reader: AsyncConnectionPool, question
     saved = context.saved_queries()[choice.query]
     chart = None
     if saved.chart and result.rows:
-        chart = charts.vega_lite(charts.records(result), saved.chart["kind"], saved.chart["x"], saved.chart["y"],
-                                 question.strip())
+        try:
+            chart = charts.vega_lite(charts.records(result), saved.chart["kind"], saved.chart["x"], saved.chart["y"],
+                                     question.strip())
+        except charts.ChartError:  # e.g. an average over a period without ratings: the answer stands, no chart
+            chart = None
     params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in choice.params.items() if v is not None}
     return Answer(
         question=question,

@@ -154,3 +154,13 @@ def test_any_title_and_rows_give_a_chart_or_a_chart_error(title: str, rows: list
         return
     assert png[:4] == b"\x89PNG"
     assert all(row["b"] is None or (not isinstance(row["b"], bool) and math.isfinite(row["b"])) for row in rows)
+
+
+# 3. Text search over learnings: tsquery syntax in the words is only text (websearch_to_tsquery reads raw input).
+@pytest.mark.parametrize("query", ["https://en.wikipedia.org/wiki/Special:Search", "http://example.com/path:zz",
+                                   "&|!():*<>'\\", "a:* & !b <-> (c", "'", "\\", "\"unclosed", "-\"x\" or", "!!!",
+                                   ":*", "<2>", "x" * 500])
+async def test_learnings_search_reads_any_text_as_words(analytics: Client, query: str) -> None:
+    result = await analytics.call_tool("search_learnings", {"query": query}, raise_on_error=False)
+    assert not result.is_error, result.content
+    assert isinstance(result.structured_content["learnings"], list)
