@@ -24,6 +24,7 @@ MAX_ARGUMENT_CHARS = 2000
 MAX_RESULT_STRING_CHARS = 4096  # per string of a result: the longest valid text argument (a description) fits
 PREFIX_CHARS = 200
 MAX_ARGUMENTS = 16  # no tool has more than 8
+MAX_TOOL_NAME_CHARS = 200  # the name of a refused call is the caller's too: it may be made up
 OTHER_ARGUMENTS = "(other arguments)"  # not a valid argument name, so it cannot collide with one
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # PostgreSQL's jsonb refuses \u0000 and unpaired surrogates: whatever else a prefix holds can be stored.
@@ -49,11 +50,18 @@ def _compact(value: Any) -> str | None:
         return None
 
 
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except (ValueError, RecursionError):  # an integer too long to print, nesting too deep to walk
+        return f"<{type(value).__name__} that cannot be written out>"
+
+
 def digest(value: Any) -> dict[str, Any]:
     """What stands in for a value too large or not storable: a prefix, the original length and a hash.
 
     For text the length, prefix and hash are of the text itself; for anything else, of its compact JSON."""
-    text = value if isinstance(value, str) else (_compact(value) or repr(value))
+    text = value if isinstance(value, str) else (_compact(value) or _repr(value))
     raw = text.encode("utf-8", "surrogatepass")
     return {"truncated": True, "length": len(text), "sha256": hashlib.sha256(raw).hexdigest(),
             "prefix": _UNSTORABLE.sub("\ufffd", text[:PREFIX_CHARS])}
@@ -94,6 +102,10 @@ def bounded_result(value: Any) -> Any:
     return value
 
 
+def _tool_name(name: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", name[:MAX_TOOL_NAME_CHARS])
+
+
 def _bigint(value: int | None) -> int | None:
     # An id a caller made up can be any size; the column is bigint, and the id stays in the arguments anyway.
     return value if value is not None and -(2**63) <= value < 2**63 else None
@@ -113,7 +125,7 @@ async def record(
 ) -> int:
     """Insert one audit row on `conn` (inside the caller's transaction when there is one)."""
     cur = await conn.execute(_INSERT, (
-        principal.subject, principal.scope, server, tool, _bigint(customer_id), principal.conversation_id,
+        principal.subject, principal.scope, server, _tool_name(tool), _bigint(customer_id), principal.conversation_id,
         Jsonb(bounded_arguments(arguments)), outcome, error_code,
         Jsonb(bounded_result(result)) if result is not None else None,
     ))

@@ -26,7 +26,11 @@ def too_large_body(limit: int) -> bytes:
 
 
 class BodyLimitMiddleware:
-    """Pure ASGI: refuses by Content-Length at once; a chunked body is buffered up to the limit and replayed."""
+    """Pure ASGI. A declared Content-Length over the cap is refused at once; a chunked body is buffered up to the
+    cap and replayed to the app, and past the cap the rest is read and dropped (up to DRAIN_BYTES) so that the
+    client, still sending, reads the 413 instead of a reset connection."""
+
+    DRAIN_BYTES = 8 * MAX_REQUEST_BYTES
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_REQUEST_BYTES) -> None:
         self.app = app
@@ -50,11 +54,13 @@ class BodyLimitMiddleware:
                 break
             body = message.get("body", b"")
             size += len(body)
+            more = bool(message.get("more_body", False))
             if size > self.max_bytes:
+                await self._drain(receive, more, size)
                 await self._refuse(send)
                 return
             chunks.append(body)
-            if not message.get("more_body", False):
+            if not more:
                 replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
                 break
 
@@ -62,6 +68,12 @@ class BodyLimitMiddleware:
             return replay.pop(0) if replay else await receive()
 
         await self.app(scope, replayed, send)
+
+    async def _drain(self, receive: Receive, more: bool, size: int) -> None:
+        while more and size <= self.DRAIN_BYTES:
+            message = await receive()
+            size += len(message.get("body", b""))
+            more = message["type"] == "http.request" and bool(message.get("more_body", False))
 
     async def _refuse(self, send: Send) -> None:
         body = too_large_body(self.max_bytes)

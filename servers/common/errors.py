@@ -7,9 +7,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from schemas.errors import ErrorCode, ToolErrorInfo
 
-# A field path echoes what the caller wrote (an unknown argument's name): keep what goes back and into the audit
-# log short, whatever was sent.
+# A field path echoes what the caller wrote (an unknown argument's name), and so may a message ("unknown namespace
+# '...'"): keep what goes back and into the audit log short, whatever was sent. A long message keeps its end, where
+# it says what to do next.
 MAX_FIELD_CHARS = 120
+MAX_MESSAGE_CHARS = 1500
 
 
 class ToolFailure(ToolError):
@@ -19,6 +21,8 @@ class ToolFailure(ToolError):
                  ) -> None:
         if field is not None and len(field) > MAX_FIELD_CHARS:
             field = field[:MAX_FIELD_CHARS] + "…"
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = f"{message[:MAX_MESSAGE_CHARS // 2]} … {message[-MAX_MESSAGE_CHARS // 2:]}"
         self.info = ToolErrorInfo(code=code, field=field, message=message)
         self.audited = False  # set once the refusal is in the audit log, so it is written once
         # Access refusals are audited for every tool; bad input only for tools that change state.

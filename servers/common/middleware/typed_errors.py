@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastmcp.exceptions import ToolError
+from fastmcp.exceptions import NotFoundError, ToolError
 from fastmcp.exceptions import ValidationError as FastMCPValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
@@ -26,6 +26,10 @@ class TypedErrorsMiddleware(Middleware):
             return await call_next(context)
         except ToolFailure:
             raise
+        except NotFoundError:
+            # A made-up tool name: the caller may hold "*", so the scope did not refuse it.
+            raise ToolFailure(ErrorCode.NOT_FOUND, f"this server has no tool named {context.message.name!r}; call "
+                              "one of the tools it lists") from None
         except FastMCPValidationError as exc:
             cause = exc.__cause__
             raise (from_validation_error(cause) if isinstance(cause, PydanticValidationError)
