@@ -166,6 +166,9 @@ class Pipeline:
             category = Category(awaiting["category"])
             routed = await self.router.route(text) if text else None
             return _known_routing(category, state.get("language", "en"), routed)
+        if not text and request.button_value and state.get("buttons_from"):
+            # A button we offered (an item, a retention offer) answers the question of the category that asked.
+            return _known_routing(Category(state["buttons_from"]), state.get("language", "en"))
         if not text:
             return _known_routing(Category.DAMAGED_ITEM if request.attachments else Category.OTHER,
                                   state.get("language", "en"))
@@ -216,6 +219,7 @@ class Pipeline:
             log.warning("turn failed in %s: %s", category.value, type(exc).__name__)
             return BrainReply(say("trouble", language), gave_up=f"dependency_failed:{type(exc).__name__}")
         memory.update(reply.remember)
+        state["buttons_from"] = category.value if reply.buttons else None
         if reply.awaiting:
             state["awaiting"] = {"category": category.value, "slot": reply.awaiting}
         if reply.proposal is not None and customer_id is not None:

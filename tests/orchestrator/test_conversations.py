@@ -181,3 +181,14 @@ async def test_a_vague_damage_report_asks_which_item_instead_of_guessing(platfor
     assert "Which item" in asked.reply and sorted(b.title for b in asked.buttons) == sorted(items)[:8]
     proposed = await platform.send("c-vague", button=asked.buttons[-1].value, text=asked.buttons[-1].title)
     assert f"{asked.buttons[-1].title} (crushed)" in proposed.reply and proposed.buttons[0].value.startswith("confirm:")
+
+
+async def test_a_retention_offer_taken_instead_of_cancelling(platform: Platform) -> None:
+    customer = await platform.customer()
+    offered = await platform.send("c-keep", "please cancel my subscription", email=customer["email"])
+    pause_offer = next(b for b in offered.buttons if b.title.startswith("Pause"))
+    proposed = await platform.send("c-keep", button=pause_offer.value)
+    assert proposed.category == "cancel_subscription" and proposed.reply.startswith("Pause subscription")
+    done = await platform.send("c-keep", button=proposed.buttons[0].value)
+    assert [a.tool for a in done.actions_taken] == ["pause_subscription"]
+    assert (await subscription_row(platform, customer["subscription"]))[0] == "paused"
