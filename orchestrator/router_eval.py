@@ -48,12 +48,14 @@ class RouterReport:
                 f"email {self.email_right}/{self.total}")
 
     def confusion_list(self, most: int = 15) -> str:
-        return "\n".join(f"- {expected} → {got}: {count}" for (expected, got), count in self.confusions.most_common(most))
+        return "\n".join(f"- {expected} → {got}: {count}"
+                         for (expected, got), count in self.confusions.most_common(most))
 
 
 async def evaluate(router: Router, path: Path) -> RouterReport:
     report = RouterReport()
-    for line in path.read_text(encoding="utf-8").splitlines():
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    for line in text.splitlines():
         if not line.strip():
             continue
         case = json.loads(line)
