@@ -17,7 +17,7 @@ import pytest
 from fastmcp import Client
 
 from servers.common import audit
-from servers.common.body_limit import MAX_REQUEST_BYTES
+from servers.common.body_limit import MAX_REQUEST_BYTES, BodyLimitMiddleware
 from servers.common.principal import Principal
 from tests.helpers import bearer
 from tests.security.harness import (
@@ -185,6 +185,15 @@ async def test_json_nested_beyond_the_parser_limit_over_http_changes_nothing(db_
         async with as_caller(url, customer_id=attacker.id) as client:
             assert await client.list_tools()
     assert await fingerprint(db) == before
+
+
+@pytest.mark.parametrize("server", ALL_SERVERS)
+def test_every_servers_http_app_carries_the_cap_however_it_is_built(server: str, db_url: str) -> None:
+    """`levhaolam serve --transport http` goes through `run_http_async`, which builds the app with `http_app`
+    (keyword arguments, its own middleware list): the cap must be there too."""
+    for app in (build(server, db_url).http_app(), build(server, db_url).http_app(path="/mcp", middleware=[]),
+                build(server, db_url).http_app(path="/mcp", transport="http", middleware=None)):
+        assert any(m.cls is BodyLimitMiddleware for m in app.user_middleware)
 
 
 def test_the_cap_keeps_small_values_and_digests_the_rest() -> None:
