@@ -143,6 +143,7 @@ _VALUE = st.one_of(st.none(), st.integers(-10**18, 10**18), st.floats(allow_nan=
                    st.booleans(), _ANY_TEXT)
 
 
+@pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # a character the font lacks is drawn as a box
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=_ANY_TEXT, rows=st.lists(st.fixed_dictionaries({"a": _VALUE, "b": _VALUE}), min_size=1, max_size=12),
        kind=st.sampled_from(["bar", "line"]))
