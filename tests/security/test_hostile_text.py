@@ -9,9 +9,11 @@ the hostile value stored safely. Text that is merely unusual (SQL, markup, place
 from __future__ import annotations
 
 import pytest
-from fastmcp import Client
+from fastmcp import Client, Context
 
-from tests.helpers import confirm
+from servers.common.app import ADDITIVE_ACTION, create_server
+from servers.common.runtime import runtime_of
+from tests.helpers import confirm, settings_for
 from tests.security.harness import (
     ALL_SERVERS,
     STAFF,
@@ -216,6 +218,26 @@ async def test_hostile_text_over_http_is_refused_the_same_way(db_url: str, db) -
         "allowed) and remove the character")}
     [row] = await refusals(db)
     assert (row["tool"], row["customer_id"]) == ("create_damage_claim", attacker.id)
+
+
+async def test_a_value_the_database_refuses_is_still_a_typed_audited_refusal(db_url: str, db) -> None:
+    """The last line behind the input rules: should a value slip past them and PostgreSQL refuse it (here a number
+    out of a smallint's range), the caller still gets `invalid_argument` and the refusal is audited."""
+
+    async def store_quantity(ctx: Context, quantity: str) -> dict:
+        """A state-changing tool that trusts its input too much, for this test only."""
+        async with runtime_of(ctx).pool.connection() as conn:
+            await conn.execute("SELECT %s::smallint", (quantity,))
+        return {}
+
+    server = create_server("probe", "test", settings_for(db_url), local_principal=STAFF)
+    server.tool(store_quantity, annotations=ADDITIVE_ACTION)
+    async with Client(server) as client:
+        error = typed_error(await client.call_tool("store_quantity", {"quantity": "99999"}, raise_on_error=False))
+    assert error["code"] == "invalid_argument" and "cannot be stored" in error["message"]
+    [row] = await refusals(db, caller=STAFF_CALLER)
+    assert (row["tool"], row["error_code"], row["arguments"]) == ("store_quantity", "invalid_argument",
+                                                                  {"quantity": "99999"})
 
 
 async def _active(db) -> tuple[int, int]:

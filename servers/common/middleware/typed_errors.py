@@ -18,6 +18,10 @@ from servers.common.errors import ToolFailure, from_validation_error
 UNAVAILABLE = ("the database is not reachable right now; nothing was changed. Try again in a minute, or hand the "
                "conversation to a human")
 OUTAGES = (psycopg.OperationalError, PoolTimeout)
+# The last line behind the input rules: a value PostgreSQL refuses to take (out of range, not representable) came
+# from the caller, since the server builds no values of its own that could be refused; its transaction rolled back.
+UNSTORABLE = ("a value in the arguments cannot be stored (out of range or not representable); nothing was "
+              "changed. Check the values with the customer and call again")
 
 
 class TypedErrorsMiddleware(Middleware):
@@ -36,8 +40,13 @@ class TypedErrorsMiddleware(Middleware):
                    else ToolFailure(ErrorCode.INVALID_ARGUMENT, str(exc))) from None
         except OUTAGES:
             raise ToolFailure(ErrorCode.UNAVAILABLE, UNAVAILABLE) from None
+        except psycopg.DataError:
+            raise ToolFailure(ErrorCode.INVALID_ARGUMENT, UNSTORABLE) from None
         except ToolError as exc:
-            # FastMCP masks unexpected exceptions as a generic ToolError; an outage deserves a clear answer.
+            # FastMCP masks unexpected exceptions as a generic ToolError; an outage or a value the database refused
+            # deserves a clear answer (and, for a state-changing tool, an audited refusal).
             if isinstance(exc.__cause__, OUTAGES):
                 raise ToolFailure(ErrorCode.UNAVAILABLE, UNAVAILABLE) from None
+            if isinstance(exc.__cause__, psycopg.DataError):
+                raise ToolFailure(ErrorCode.INVALID_ARGUMENT, UNSTORABLE) from None
             raise
