@@ -147,3 +147,27 @@ async def test_a_bound_caller_still_reaches_its_own_records(server: str, db_url:
     answer = answer_of(result)
     # The demo order may be outside the damage window: then the answer is about the policy, not about who asks.
     assert not result.is_error or answer["code"] == "policy_violation", answer
+
+
+@pytest.mark.parametrize(("server", "tool", "field"), [
+    ("subscriptions", "get_subscription", "subscription_id"),
+    ("subscriptions", "pause_subscription", "subscription_id"),
+    ("shipping", "track_shipment", "order_id"),
+    ("shipping", "track_shipment", "tracking_number"),
+    ("shipping", "report_missing_package", "order_id"),
+    ("damage", "get_claim_status", "claim_id"),
+    ("damage", "create_damage_claim", "order_id"),
+])
+async def test_another_customers_record_answers_like_one_that_does_not_exist(server: str, tool: str, field: str,
+                                                                             db_url: str, db) -> None:
+    victim, attacker = await victim_and_attacker(db)
+    schema = (await tool_schemas(server, db_url))[tool]
+    [theirs] = [a for a in arguments_for(tool, schema, victim, customer_id=attacker.id) if field in a]
+    nobodys = theirs | {field: "ZZ99999999" if field == "tracking_number" else 99_999_999}
+    async with over_http(server, db_url) as url, as_caller(url, customer_id=attacker.id) as client:
+        answers = [typed_error(await client.call_tool(tool, arguments, raise_on_error=False))
+                   for arguments in (theirs, nobodys)]
+    # Identical but for the number the caller itself wrote.
+    assert answers[0] == {**answers[1], "message": answers[1]["message"].replace(str(nobodys[field]),
+                                                                                 str(theirs[field]))}
+    assert answers[0]["code"] == "not_found" and answers[0]["field"] == field
