@@ -1,0 +1,131 @@
+"""Orchestrator overhead per turn, without any model: the offline router and brain, three MCP calls over HTTP.
+
+    .venv/bin/python -m bench.orchestrator_turn [--turns 60]
+
+Starts a throwaway embedded PostgreSQL with the default demo data and the conversation MCP servers on loopback,
+then runs first turns of new conversations: "please pause my subscription for 2 months" from a customer whose
+e-mail the contact carries: it routes, identifies (identify_customer), reads (list_subscriptions) and proposes
+(pause_subscription, its confirmation phase), persisting the conversation, turn and pending action. Reports:
+- the offline router alone (target < 10 ms);
+- a whole turn on pooled connections (target < 25 ms);
+- a whole turn that reconnects to its servers every time, and the ratio of the two (why connections are pooled);
+- 8 concurrent conversations with one connection per server versus the default pool, as a throughput ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import time
+import uuid
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.pipeline import Pipeline
+from orchestrator.router import OfflineRouting
+from orchestrator.service import running_pipeline
+from schemas.services import MCP_PATH, McpServer
+from schemas.settings import Settings
+from schemas.turns import TurnRequest
+from servers.common.loopback import serve_on_loopback
+from servers.registry import builder
+from store.database import throwaway_embedded
+from store.demo.generator import SeedConfig
+from store.demo.loader import seed
+from store.migrate import migrate
+
+SECRET = "bench-secret-" + "b" * 40
+MESSAGE = "please pause my subscription for 2 months"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def _emails(url: str, count: int) -> list[str]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        rows = await (await conn.execute(
+            "SELECT c.email FROM customers c JOIN subscriptions s ON s.customer_id = c.id WHERE s.status = 'active' "
+            "ORDER BY c.id LIMIT %s", (count,))).fetchall()
+    return [row[0] for row in rows]
+
+
+async def _turn(pipeline: Pipeline, email: str) -> float:
+    request = TurnRequest(conversation_id=f"bench-{uuid.uuid4().hex[:12]}", message_id="1", text=MESSAGE,
+                          contact={"email": email})
+    started = time.perf_counter()
+    response = await pipeline.run(request)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.buttons, response.reply  # the proposal was made: all three calls happened
+    return elapsed
+
+
+async def run(turns: int) -> None:
+    console = Console(width=140)
+    os.environ.pop("DATABASE_URL", None)
+    router = OfflineRouting()
+    await router.warm()
+    route_ms = []
+    for _ in range(200):
+        started = time.perf_counter()
+        await router.route(MESSAGE)
+        route_ms.append((time.perf_counter() - started) * 1000)
+
+    with throwaway_embedded(prefix="levhaolam-bench-") as url:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await migrate(conn)
+            await seed(conn, SeedConfig())
+        settings = Settings(_env_file=None, DATABASE_URL=url, LEVHAOLAM_JWT_SECRET=SECRET)
+        emails = await _emails(url, turns * 3 + 16)
+        async with contextlib.AsyncExitStack() as stack:
+            urls = {}
+            for server in McpServer:
+                if server is not McpServer.ANALYTICS:
+                    app = builder(server.value)(settings, transport="http").http_app(path=MCP_PATH)
+                    urls[server] = f"{await stack.enter_async_context(serve_on_loopback(app))}{MCP_PATH}"
+            pooled = await stack.enter_async_context(running_pipeline(settings, urls=urls, router=router))
+            await _turn(pooled, emails.pop())  # warm-up
+            pooled_ms = [await _turn(pooled, emails.pop()) for _ in range(turns)]
+            reconnect_ms = []
+            for _ in range(turns):
+                await pooled.connections.close()  # the next lease connects again, as a per-turn client would
+                reconnect_ms.append(await _turn(pooled, emails.pop()))
+
+            single = await stack.enter_async_context(running_pipeline(settings, urls=urls, router=router,
+                                                                      per_server=1))
+            throughput = {}
+            for label, pipeline in (("1 connection per server", single), ("pool of 4 per server", pooled)):
+                batch = [emails.pop() for _ in range(8)]
+                started = time.perf_counter()
+                await asyncio.gather(*(_turn(pipeline, email) for email in batch))
+                throughput[label] = 8 / (time.perf_counter() - started)
+
+    table = Table("measure", "p50 ms", "p95 ms", "target", title=f"Orchestrator turn, offline ({turns} turns)")
+    table.add_row("offline router, one message", f"{statistics.median(route_ms):.2f}",
+                  f"{percentile(route_ms, 95):.2f}", "< 10 ms")
+    table.add_row("turn, pooled connections (3 MCP calls)", f"{statistics.median(pooled_ms):.1f}",
+                  f"{percentile(pooled_ms, 95):.1f}", "< 25 ms")
+    table.add_row("turn, reconnecting every turn", f"{statistics.median(reconnect_ms):.1f}",
+                  f"{percentile(reconnect_ms, 95):.1f}", "")
+    console.print(table)
+    ratio = statistics.median(reconnect_ms) / statistics.median(pooled_ms)
+    console.print(f"Reconnecting per turn costs {ratio:.2f}x a pooled turn.")
+    (slow, slow_tps), (fast, fast_tps) = throughput.items()
+    console.print(f"8 concurrent conversations: {slow} {slow_tps:.0f} turns/s, {fast} {fast_tps:.0f} turns/s "
+                  f"({fast_tps / slow_tps:.2f}x).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=60)
+    asyncio.run(run(parser.parse_args().turns))
+
+
+if __name__ == "__main__":
+    main()
