@@ -89,12 +89,11 @@ class Pipeline:
         async with self.pool.connection() as conn:
             await store.lock_conversation(conn, request.conversation_id)
             try:
-                conversation = await store.open_conversation(conn, request.conversation_id, request.channel.value)
-                message_id = await store.record_incoming(conn, conversation.id, request.message_id,
-                                                         _body_of(request))
-                stored = await store.stored_response(conn, message_id)
-                if stored is not None:
-                    return TurnResponse.model_validate({**stored, "replayed": True})
+                incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
+                                                 request.message_id, _body_of(request))
+                if incoming.stored_response is not None:
+                    return TurnResponse.model_validate({**incoming.stored_response, "replayed": True})
+                conversation, message_id = incoming.conversation, incoming.message_id
                 state = dict(conversation.state)
                 trace_id = uuid.uuid4().hex
                 outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
@@ -102,10 +101,10 @@ class Pipeline:
                 response = self._gate(outcome, request, state, trace_id)
                 state["failures_in_a_row"] = (state.get("failures_in_a_row", 0) + 1
                                               if outcome.reply.gave_up or outcome.action_failed else 0)
-                await store.save_state(conn, conversation.id, customer_id, state,
-                                       "handed_off" if response.decision is Decision.ESCALATE else "pending")
-                await store.record_turn(
-                    conn, conversation_id=conversation.id, message_id=message_id, primary=outcome.category.value,
+                await store.finish_turn(
+                    conn, conversation_id=conversation.id, message_id=message_id, customer_id=customer_id,
+                    state=state, status="handed_off" if response.decision is Decision.ESCALATE else "pending",
+                    primary=outcome.category.value,
                     secondary=outcome.routing.secondary.value if outcome.routing.secondary else None,
                     urgency=outcome.routing.urgency.value, confidence=outcome.routing.confidence,
                     decision=response.decision.value, reasons=response.reasons, model=outcome.reply.model,

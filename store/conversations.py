@@ -42,70 +42,73 @@ async def unlock_conversation(conn: psycopg.AsyncConnection, external_id: str) -
     await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 7))", (external_id,))
 
 
-async def open_conversation(conn: psycopg.AsyncConnection, external_id: str, channel: str) -> ConversationRow:
+@dataclass(frozen=True)
+class IncomingRow:
+    conversation: ConversationRow
+    message_id: int
+    stored_response: dict[str, Any] | None  # the answer already given to this message, if its turn completed
+
+
+async def open_turn(conn: psycopg.AsyncConnection, external_id: str, channel: str, message_external_id: str,
+                    body: str) -> IncomingRow:
+    """The conversation (created on first contact) and the incoming message, in one round trip. The same message
+    id twice is the same message (a retry): its stored answer comes back with it."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        "INSERT INTO conversations (external_id, channel) VALUES (%s, %s) "
-        "ON CONFLICT (external_id) DO UPDATE SET updated_at = now() "
-        "RETURNING id, external_id, customer_id, state", (external_id, channel))
+        "WITH conversation AS ("
+        "  INSERT INTO conversations (external_id, channel) VALUES (%(conversation)s, %(channel)s) "
+        "  ON CONFLICT (external_id) DO UPDATE SET updated_at = now() "
+        "  RETURNING id, external_id, customer_id, state), "
+        "message AS ("
+        "  INSERT INTO messages (conversation_id, direction, author, body, external_id) "
+        "  SELECT id, 'incoming', 'customer', %(body)s, %(message)s FROM conversation "
+        "  ON CONFLICT (conversation_id, external_id) DO UPDATE SET body = messages.body RETURNING id) "
+        "SELECT c.id, c.external_id, c.customer_id, c.state, m.id AS message_id, "
+        "       (SELECT t.response FROM turns t WHERE t.message_id = m.id) AS stored_response "
+        "FROM conversation c, message m",
+        {"conversation": external_id, "channel": channel, "body": body, "message": message_external_id})
     row = await cur.fetchone()
     assert row is not None
-    return ConversationRow(**row)
+    return IncomingRow(ConversationRow(row["id"], row["external_id"], row["customer_id"], row["state"]),
+                       int(row["message_id"]), row["stored_response"])
 
 
-async def save_state(conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int | None,
-                     state: dict[str, Any], status: str | None = None) -> None:
+async def finish_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, message_id: int, customer_id: int | None,
+                      state: dict[str, Any], status: str, primary: str, secondary: str | None, urgency: str,
+                      confidence: float, decision: str, reasons: list[str], model: str | None, latency_ms: int,
+                      cost_usd: float, trace_id: str, reply: str, response: dict[str, Any]) -> None:
+    """The turn, the reply and the conversation's new state in one statement: a crash leaves all or none."""
     await conn.execute(
-        "UPDATE conversations SET customer_id = %s, state = %s, status = coalesce(%s, status), updated_at = now() "
-        "WHERE id = %s", (customer_id, Jsonb(state), status, conversation_id))
-
-
-async def record_incoming(conn: psycopg.AsyncConnection, conversation_id: int, external_id: str, body: str) -> int:
-    """The message's row id; the same external id twice is the same message (a retry)."""
-    cur = await conn.execute(
-        "INSERT INTO messages (conversation_id, direction, author, body, external_id) "
-        "VALUES (%s, 'incoming', 'customer', %s, %s) "
-        "ON CONFLICT (conversation_id, external_id) DO UPDATE SET body = messages.body RETURNING id",
-        (conversation_id, body, external_id))
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-async def stored_response(conn: psycopg.AsyncConnection, message_id: int) -> dict[str, Any] | None:
-    """The answer already given to this message, if its turn completed."""
-    cur = await conn.execute("SELECT response FROM turns WHERE message_id = %s", (message_id,))
-    row = await cur.fetchone()
-    return row[0] if row else None
-
-
-async def record_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, message_id: int, primary: str,
-                      secondary: str | None, urgency: str, confidence: float, decision: str, reasons: list[str],
-                      model: str | None, latency_ms: int, cost_usd: float, trace_id: str, reply: str,
-                      response: dict[str, Any]) -> None:
-    """The turn and the reply, in one transaction: a crash leaves either both or neither."""
-    async with conn.transaction():
-        await conn.execute(
-            "INSERT INTO turns (conversation_id, message_id, primary_category, secondary_category, urgency, "
-            "confidence, decision, reasons, model, latency_ms, cost_usd, trace_id, response) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (conversation_id, message_id, primary, secondary, urgency, confidence, decision, reasons, model,
-             latency_ms, cost_usd, trace_id, Jsonb(response)))
-        await conn.execute(
-            "INSERT INTO messages (conversation_id, direction, author, body) VALUES (%s, 'outgoing', %s, %s)",
-            (conversation_id, "ai" if decision == "auto_send" else "system", reply or "(no reply)"))
+        "WITH turn AS ("
+        "  INSERT INTO turns (conversation_id, message_id, primary_category, secondary_category, urgency, confidence, "
+        "                     decision, reasons, model, latency_ms, cost_usd, trace_id, response) "
+        "  VALUES (%(conversation)s, %(message)s, %(primary)s, %(secondary)s, %(urgency)s, %(confidence)s, "
+        "          %(decision)s, %(reasons)s, %(model)s, %(latency)s, %(cost)s, %(trace)s, %(response)s) "
+        "  RETURNING id), "
+        "reply AS ("
+        "  INSERT INTO messages (conversation_id, direction, author, body) "
+        "  SELECT %(conversation)s, 'outgoing', %(author)s, %(reply)s FROM turn RETURNING id) "
+        "UPDATE conversations SET customer_id = %(customer)s, state = %(state)s, status = %(status)s, "
+        "       updated_at = now() "
+        "WHERE id = %(conversation)s AND EXISTS (SELECT 1 FROM reply)",
+        {"conversation": conversation_id, "message": message_id, "primary": primary, "secondary": secondary,
+         "urgency": urgency, "confidence": confidence, "decision": decision, "reasons": reasons, "model": model,
+         "latency": latency_ms, "cost": cost_usd, "trace": trace_id, "response": Jsonb(response),
+         "author": "ai" if decision == "auto_send" else "system", "reply": reply or "(no reply)",
+         "customer": customer_id, "state": Jsonb(state), "status": status})
 
 
 async def open_pending_action(conn: psycopg.AsyncConnection, conversation_id: int, now: datetime
                               ) -> PendingActionRow | None:
-    """The action waiting for this conversation's yes; an expired one is closed on the way."""
-    await conn.execute(
-        "UPDATE pending_actions SET status = 'expired', resolved_at = %s "
-        "WHERE conversation_id = %s AND status = 'pending' AND expires_at <= %s", (now, conversation_id, now))
+    """The action waiting for this conversation's yes; an expired one is closed on the way (one round trip)."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
+        "WITH expired AS ("
+        "  UPDATE pending_actions SET status = 'expired', resolved_at = %(now)s "
+        "  WHERE conversation_id = %(conversation)s AND status = 'pending' AND expires_at <= %(now)s RETURNING id) "
         "SELECT id, customer_id, category, server, tool, arguments, summary, sealed_token, expires_at "
-        "FROM pending_actions WHERE conversation_id = %s AND status = 'pending'", (conversation_id,))
+        "FROM pending_actions WHERE conversation_id = %(conversation)s AND status = 'pending' "
+        "AND id NOT IN (SELECT id FROM expired)", {"conversation": conversation_id, "now": now})
     row = await cur.fetchone()
     return PendingActionRow(**row) if row else None
 
