@@ -103,15 +103,20 @@ async def shipping_inquiry(turn: BrainInput) -> BrainReply:
     return BrainReply(text)
 
 
-async def pause_subscription(turn: BrainInput) -> BrainReply:
-    months = lexicon.months_in(turn.text)
-    if months is None:
-        return BrainReply(say("ask_months", turn.language), awaiting="months")
+async def _change_subscription(turn: BrainInput, tool: str, ask: str, slot: str, **change: Any) -> BrainReply:
+    """Ask for the missing detail, or propose `tool` on the customer's subscription with it."""
+    if any(value is None for value in change.values()):
+        return BrainReply(say(ask, turn.language), awaiting=slot)
     sub = await _active_subscription(turn)
     if sub is None:
         return BrainReply(say("no_subscription", turn.language), gave_up="no_subscription")
-    return _propose(turn, await turn.tools.call("pause_subscription", customer_id=turn.customer_id,
-                                                subscription_id=sub["id"], months=months))
+    return _propose(turn, await turn.tools.call(tool, customer_id=turn.customer_id, subscription_id=sub["id"],
+                                                **change))
+
+
+async def pause_subscription(turn: BrainInput) -> BrainReply:
+    return await _change_subscription(turn, "pause_subscription", "ask_months", "months",
+                                      months=lexicon.months_in(turn.text))
 
 
 async def skip_month(turn: BrainInput) -> BrainReply:
@@ -135,24 +140,13 @@ async def skip_month(turn: BrainInput) -> BrainReply:
 
 async def change_frequency(turn: BrainInput) -> BrainReply:
     frequency = lexicon.frequency_in(turn.text)
-    if frequency is None:
-        return BrainReply(say("ask_frequency", turn.language), awaiting="frequency")
-    sub = await _active_subscription(turn)
-    if sub is None:
-        return BrainReply(say("no_subscription", turn.language), gave_up="no_subscription")
-    return _propose(turn, await turn.tools.call("change_frequency", customer_id=turn.customer_id,
-                                                subscription_id=sub["id"], frequency=frequency.value))
+    return await _change_subscription(turn, "change_frequency", "ask_frequency", "frequency",
+                                      frequency=frequency.value if frequency else None)
 
 
 async def change_address(turn: BrainInput) -> BrainReply:
-    address = parse_address(turn.text)
-    if address is None:
-        return BrainReply(say("ask_address", turn.language), awaiting="address")
-    sub = await _active_subscription(turn)
-    if sub is None:
-        return BrainReply(say("no_subscription", turn.language), gave_up="no_subscription")
-    return _propose(turn, await turn.tools.call("change_address", customer_id=turn.customer_id,
-                                                subscription_id=sub["id"], address=address))
+    return await _change_subscription(turn, "change_address", "ask_address", "address",
+                                      address=parse_address(turn.text))
 
 
 async def damaged_item(turn: BrainInput) -> BrainReply:
