@@ -20,6 +20,10 @@ MCP_PATH = "/mcp"
 DEFAULT_HOST = "127.0.0.1"
 ORCHESTRATOR_PORT = 8100
 TURNS_PATH = "/v1/turns"
+DEFAULT_ORCHESTRATOR_URL = f"http://{DEFAULT_HOST}:{ORCHESTRATOR_PORT}"
+# The Chatwoot bridge: webhooks in, the local chat page at /.
+BRIDGE_PORT = 8090
+WEBHOOK_PATH = "/chatwoot/webhook"
 # Where the orchestrator finds each server: {server} and {port} are filled in (compose: http://{server}:{port}/mcp).
 DEFAULT_MCP_URL_TEMPLATE = f"http://{DEFAULT_HOST}:{{port}}{MCP_PATH}"
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.services import DEFAULT_MCP_URL_TEMPLATE
+from schemas.services import DEFAULT_MCP_URL_TEMPLATE, DEFAULT_ORCHESTRATOR_URL
 
 
 class Settings(BaseSettings):
@@ -38,6 +38,29 @@ class Settings(BaseSettings):
     chatwoot_base_url: str | None = None
     chatwoot_api_token: SecretStr | None = None
     chatwoot_account_id: int | None = None
+    chatwoot_webhook_secret: SecretStr | None = Field(
+        default=None, description="The agent bot's webhook secret: every webhook must carry its HMAC signature. "
+                                  "Unset: webhooks are accepted unsigned (`levhaolam doctor` says so).")
+
+    # The Chatwoot bridge and its workers.
+    orchestrator_url: str = Field(default=DEFAULT_ORCHESTRATOR_URL, validation_alias="LEVHAOLAM_ORCHESTRATOR_URL",
+                                  description="Where the bridge finds the orchestrator's API.")
+    handoff_team_id: int | None = Field(default=None, ge=1, validation_alias="LEVHAOLAM_HANDOFF_TEAM_ID",
+                                        description="Chatwoot team a handed-off conversation is assigned to.")
+    handoff_message: str | None = Field(
+        default=None, min_length=1, max_length=1000, validation_alias="LEVHAOLAM_HANDOFF_MESSAGE",
+        description="What the customer reads when a person takes over; unset: the orchestrator's own words (in the "
+                    "customer's language) on escalation, a standard English sentence on drafts.")
+    bridge_worker_concurrency: int = Field(default=4, ge=1, le=64,
+                                           validation_alias="LEVHAOLAM_BRIDGE_WORKER_CONCURRENCY",
+                                           description="Jobs one bridge worker process runs at once.")
+    bridge_max_attempts: int = Field(default=10, ge=1, le=100, validation_alias="LEVHAOLAM_BRIDGE_MAX_ATTEMPTS",
+                                     description="Tries of one job before it becomes a dead letter.")
+    bridge_retry_base_s: float = Field(default=2.0, gt=0, le=600,
+                                       validation_alias="LEVHAOLAM_BRIDGE_RETRY_BASE_SECONDS",
+                                       description="First retry delay; doubled per try, at most 5 minutes.")
+    bridge_lease_s: float = Field(default=30.0, ge=0.5, le=3600, validation_alias="LEVHAOLAM_BRIDGE_LEASE_SECONDS",
+                                  description="How long a silent worker keeps a job before another worker takes it.")
 
     # MCP servers: who may call what.
     jwt_secret: SecretStr | None = Field(
