@@ -26,7 +26,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from schemas.categories import UnknownCategoryError, parse_category
-from schemas.services import DEFAULT_HOST, DEFAULT_PORTS, MCP_PATH, ORCHESTRATOR_PORT, TURNS_PATH, McpServer
+from schemas.services import (
+    BRIDGE_PORT,
+    DEFAULT_HOST,
+    DEFAULT_PORTS,
+    MCP_PATH,
+    ORCHESTRATOR_PORT,
+    TURNS_PATH,
+    McpServer,
+)
 from schemas.settings import Settings
 from store import summary
 from store.database import check_reachable, database_url, open_pool
@@ -45,6 +53,8 @@ db_app = typer.Typer(help="The PostgreSQL store: migrations and checks.", no_arg
 app.add_typer(db_app, name="db")
 knowledge_app = typer.Typer(help="The knowledge base: ingest documents and past answers.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
+bridge_app = typer.Typer(help="The Chatwoot bridge: its dead letters.", no_args_is_help=True)
+app.add_typer(bridge_app, name="bridge")
 
 out = Console()
 err = Console(stderr=True)
@@ -234,19 +244,35 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 @app.command("serve")
 @command
 async def serve(
-    name: Annotated[str, typer.Argument(help=", ".join(McpServer) + " or orchestrator")],
+    name: Annotated[str, typer.Argument(help=", ".join(McpServer) + ", orchestrator, bridge or bridge-worker")],
     transport: Annotated[str, typer.Option(help="stdio (Claude Desktop, IDEs) or http (streamable HTTP)")] = "stdio",
     host: Annotated[str, typer.Option(help="HTTP: address to listen on")] = DEFAULT_HOST,
     port: Annotated[int | None, typer.Option(help="HTTP: port (default per server: " + ", ".join(
         f"{server} {port}" for server, port in DEFAULT_PORTS.items()) + ")")] = None,
+    chat_page: Annotated[bool, typer.Option(help="bridge: also serve the local chat page at / (anyone who reaches it "
+                                                 "can talk to the orchestrator as a customer)")] = False,
 ) -> None:
-    """Start one MCP server, or the orchestrator's API. Over HTTP every call needs a bearer token."""
+    """Start one MCP server, the orchestrator's API, or the Chatwoot bridge or one of its workers. Over HTTP every
+    call to an MCP server or the orchestrator needs a bearer token."""
     from servers.common.tokens import TokenConfigError
     from servers.registry import builder
 
     if name == "orchestrator":
         signal.signal(signal.SIGTERM, _exit_on_signal)
         await _serve_orchestrator(load_settings(), host, port or ORCHESTRATOR_PORT)
+        return
+    if name in ("bridge", "bridge-worker"):
+        from bridge.service import BridgeConfigError
+        from levhaolam.bridge_commands import serve_bridge, serve_worker
+
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            if name == "bridge":
+                await serve_bridge(load_settings(), host, port or BRIDGE_PORT, chat_page)
+            else:
+                await serve_worker(load_settings())
+        except BridgeConfigError as exc:
+            raise CliError(str(exc)) from None
         return
     if name not in set(McpServer):
         raise CliError(f"unknown server {name!r}; expected one of: {', '.join(McpServer)}")
@@ -349,6 +375,43 @@ async def chat(
         pipeline = await stack.enter_async_context(local_pipeline(settings, lambda text: out.print(text)))
     async with stack:
         await converse(pipeline.run, out, email)
+
+
+@app.command("run")
+@command
+async def run(
+    host: Annotated[str, typer.Option(help="Address of the chat page")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port of the chat page")] = BRIDGE_PORT,
+) -> None:
+    """Try the platform in a browser: the local chat page, with the database, MCP servers and orchestrator in this
+    process (first run: demo data and the help center are loaded)."""
+    from levhaolam.bridge_commands import run_locally
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    await run_locally(load_settings(), host, port, lambda text: out.print(text, highlight=False))
+
+
+@bridge_app.command("dead-letters")
+@command
+async def bridge_dead_letters(
+    replay: Annotated[list[int] | None, typer.Option(help="Queue this dead letter again (repeatable)")] = None,
+    replay_all: Annotated[bool, typer.Option("--replay-all", help="Queue every dead letter again")] = False,
+) -> None:
+    """List the jobs the bridge gave up on, with the reason; replay them once the cause is fixed (actions already
+    done in Chatwoot are not repeated)."""
+    from levhaolam.bridge_commands import dead_letters
+
+    found, replayed = await dead_letters(load_settings(), replay or [], replay_all)
+    table = Table("id", "since", "conversation", "tries", "reason", title=f"{len(found)} dead letter(s)")
+    for row in found:
+        table.add_row(str(row.id), row.created_at.isoformat(timespec="seconds"),
+                      f"{row.account_id}/{row.conversation_id}", str(row.attempts), row.last_error or "")
+    out.print(table)
+    if replayed:
+        out.print(f"Replayed: {', '.join(map(str, replayed))}")
+    missing = sorted(set(replay or []) - set(replayed))
+    if missing:
+        raise CliError(f"not dead letters: {', '.join(map(str, missing))}")
 
 
 @app.command("token")

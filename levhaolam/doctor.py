@@ -69,6 +69,14 @@ def _not_set(name: str, fallback: str) -> Check:
     return Check(name, None, f"not configured: {fallback}")
 
 
+def _webhook_secret(settings: Settings) -> Check:
+    if settings.chatwoot_webhook_secret is not None:
+        return Check("webhook secret", True, "set: the bridge refuses unsigned, altered or stale webhooks")
+    unsigned = "the bridge accepts unsigned webhooks (set CHATWOOT_WEBHOOK_SECRET to the agent bot's secret)"
+    # With a Chatwoot to answer through, anyone who can reach the bridge could post as a customer.
+    return Check("webhook secret", False if settings.chatwoot_base_url else None, unsigned)
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     checks = await _database(settings)
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
@@ -101,4 +109,5 @@ async def run_checks(settings: Settings) -> list[Check]:
                                       {"api_access_token": settings.chatwoot_api_token.get_secret_value()}))
         else:
             checks.append(_not_set("chatwoot", "the bridge cannot reply (CHATWOOT_BASE_URL, CHATWOOT_API_TOKEN)"))
+        checks.append(_webhook_secret(settings))
     return checks
