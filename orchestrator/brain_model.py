@@ -16,6 +16,7 @@ from agents.agent import ToolsToFinalOutputResult
 from agents.tool import FunctionToolResult
 from openai.types.shared import Reasoning
 
+import telemetry
 from orchestrator import prompts
 from orchestrator.brain import BrainInput, BrainReply, Proposal, proposal_from
 from orchestrator.categories import ReasoningEffort
@@ -73,7 +74,8 @@ class ModelBrain:
         context = AgentRunContext(allowed_tools=set(turn.tools.allowed))
         result = await Runner.run(agent, turn.text or "(the customer sent attachments)", context=context,
                                   max_turns=MAX_TURNS,
-                                  run_config=RunConfig(tracing_disabled=True, workflow_name=f"turn.{turn.category}"))
+                                  run_config=RunConfig(tracing_disabled=not telemetry.exporting(),
+                                                       workflow_name=f"turn.{turn.category}"))
         if context.proposals:
             proposal: Proposal = proposal_from(context.proposals[0], turn.category)
             return BrainReply(say("confirm", turn.language, summary=proposal.summary.rstrip(".")), proposal=proposal,

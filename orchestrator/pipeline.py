@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+import telemetry
 from access.tokens import mint_token
 from orchestrator import lexicon
 from orchestrator.brain import Brain, BrainInput, BrainReply, Proposal
@@ -33,6 +34,7 @@ from schemas.routing import RouterOutput
 from schemas.services import McpServer
 from schemas.turns import ActionTaken, Button, Decision, TurnRequest, TurnResponse
 from store import conversations as store
+from telemetry import describe
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class Pipeline:
         self._errors = _dependency_errors()
 
     # ------------------------------------------------------------------ the turn
+    @telemetry.traced("turn", describe.turn_request, describe.turn_response)
     async def run(self, request: TurnRequest) -> TurnResponse:
         started = time.perf_counter()
         async with self.pool.connection() as conn:
@@ -95,7 +98,7 @@ class Pipeline:
                     return TurnResponse.model_validate({**incoming.stored_response, "replayed": True})
                 conversation, message_id = incoming.conversation, incoming.message_id
                 state = dict(conversation.state)
-                trace_id = uuid.uuid4().hex
+                trace_id = telemetry.current_trace_id() or uuid.uuid4().hex
                 outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
                                                         request)
                 response = self._gate(outcome, request, state, trace_id)
@@ -158,6 +161,7 @@ class Pipeline:
         return TurnOutcome(category, routing, reply), customer_id
 
     # ------------------------------------------------------------------ steps
+    @telemetry.traced("router", result=describe.routing)
     async def _route(self, text: str, request: TurnRequest, state: dict[str, Any]) -> RouterOutput:
         awaiting = state.pop("awaiting", None)
         if awaiting and (not text or len(text) < 60 or request.attachments):
@@ -173,6 +177,7 @@ class Pipeline:
                                   state.get("language", "en"))
         return await self.router.route(text)
 
+    @telemetry.traced("identify", result=describe.identified)
     async def _identify(self, request: TurnRequest, routing: RouterOutput, state: dict[str, Any], text: str,
                         language: str) -> tuple[int | None, BrainReply]:
         email = str(routing.email) if routing.email else (request.contact.email or None)
@@ -201,6 +206,7 @@ class Pipeline:
                           tools=config.tool_names, customer_id=customer_id, conversation_id=conversation,
                           ttl_seconds=TOKEN_TTL_SECONDS)
 
+    @telemetry.traced(describe.brain_name, describe.brain_call, describe.brain_reply)
     async def _think(self, conn: psycopg.AsyncConnection, conversation_id: int, category: Category, text: str,
                      language: str, customer_id: int | None, state: dict[str, Any], request: TurnRequest
                      ) -> BrainReply:
@@ -290,6 +296,7 @@ class Pipeline:
             reply = _joined(reply, second)
         return TurnOutcome(category, routing, reply, actions=taken)
 
+    @telemetry.traced("gate", result=describe.gate)
     def _gate(self, outcome: TurnOutcome, request: TurnRequest, state: dict[str, Any], trace_id: str
               ) -> TurnResponse:
         text = request.text or ""

@@ -14,6 +14,7 @@ from agents.exceptions import AgentsException
 from openai import OpenAIError
 from openai.types.shared import Reasoning
 
+import telemetry
 from orchestrator.categories import RouterConfig
 from orchestrator.router_offline import load_offline_router
 from schemas.routing import RouterOutput
@@ -56,7 +57,8 @@ class ModelRouting:
     async def route(self, text: str) -> RouterOutput:
         try:
             result = await Runner.run(self._agent, text, max_turns=1,
-                                      run_config=RunConfig(tracing_disabled=True, workflow_name="router"))
+                                      run_config=RunConfig(tracing_disabled=not telemetry.exporting(),
+                                                             workflow_name="router"))
             output: RouterOutput = result.final_output_as(RouterOutput, raise_if_incorrect_type=True)
             return output
         except (AgentsException, OpenAIError, TypeError, ValueError) as exc:

@@ -13,8 +13,10 @@ from typing import Any
 
 from mcp_types import CallToolResult
 
+import telemetry
 from schemas.errors import ErrorCode, ToolErrorInfo
 from schemas.services import McpServer
+from telemetry import describe
 
 
 class ToolNotAllowed(RuntimeError):
@@ -75,6 +77,7 @@ class TurnTools:
     allowed: dict[str, McpServer]
     calls: list[ToolCall] = field(default_factory=list)
 
+    @telemetry.traced(describe.tool_name, describe.tool_call, describe.tool_outcome)
     async def call(self, tool: str, **arguments: Any) -> ToolOutcome:
         server = self.allowed.get(tool)
         if server is None:

@@ -35,6 +35,23 @@ class Settings(BaseSettings):
     langfuse_public_key: SecretStr | None = None
     langfuse_secret_key: SecretStr | None = None
     langfuse_host: str | None = Field(default=None, validation_alias=AliasChoices("LANGFUSE_HOST", "LANGFUSE_BASE_URL"))
+    # Tracing besides Langfuse, and the eval lab (see README, 'Observability and evals').
+    otlp_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="Base URL of an OTLP/HTTP receiver (traces go to its /v1/traces); unset: no OTLP export.")
+    otlp_headers: SecretStr | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_HEADERS",
+        description="Headers the OTLP receiver needs, as `key=value,key2=value2` (e.g. an API key).")
+    trace_content: bool = Field(
+        default=True, validation_alias="LEVHAOLAM_TRACE_CONTENT",
+        description="Spans carry the customer's message and the reply, redacted of contact details; false: only "
+                    "structure and numbers.")
+    trace_url_template: str | None = Field(
+        default=None, validation_alias="LEVHAOLAM_TRACE_URL_TEMPLATE",
+        description="The console's link to a trace, {trace_id} filled in; unset: LANGFUSE_HOST/trace/{trace_id} "
+                    "when Langfuse is configured.")
+    judge_model: str = Field(default="gpt-5-mini", validation_alias="LEVHAOLAM_JUDGE_MODEL",
+                             description="The LLM-as-judge of `levhaolam eval run` (with OPENAI_API_KEY).")
     chatwoot_base_url: str | None = None
     chatwoot_api_token: SecretStr | None = None
     chatwoot_account_id: int | None = None

@@ -13,6 +13,7 @@ from fastmcp import Context, FastMCP
 from fastmcp.server.dependencies import get_access_token
 from psycopg_pool import AsyncConnectionPool
 
+import telemetry
 from schemas.policy import Policy, load_policy
 from schemas.settings import Settings
 from servers.common.principal import Principal, staff_principal
@@ -59,6 +60,7 @@ def lifespan_for(
 ) -> Callable[[FastMCP], contextlib.AbstractAsyncContextManager[dict[str, Any]]]:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        telemetry.setup(settings, f"levhaolam-{server_name}")  # once per process; a no-op when nothing is configured
         # Starting the embedded PostgreSQL blocks for about a second: keep it off the event loop.
         url = await asyncio.to_thread(database_url, settings)
         async with open_pool(url, max_size=settings.db_pool_max_size, timeout_s=settings.db_connect_timeout_s) as pool:

@@ -1,0 +1,154 @@
+"""Tracing for the platform: every customer turn is one OpenTelemetry trace (router, identification, brain and its
+model calls, each MCP tool call down into the server that ran it, the gate's decision), exported to Langfuse, to
+any OTLP endpoint, or nowhere.
+
+The API is small on purpose, so the code it observes changes little:
+
+- `setup(settings, service_name)` once per process (`levhaolam serve ...`, `chat`, `eval run`);
+- `span(name, **attributes)` as a context manager, `traced(name, attributes=..., result=...)` as a decorator;
+- `annotate(...)` / `rename(...)` on the current span, `current_trace_id()` for the turn's answer.
+
+Attribute names follow the OpenTelemetry GenAI conventions where they exist (`telemetry.genai`), with Langfuse's
+own names beside them where Langfuse reads those instead (session, input/output, observation type). Tool
+arguments and message text pass `telemetry.redaction` first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from enum import Enum
+from typing import Any, TypeVar, cast
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from telemetry import genai
+from telemetry.exporting import exporting, flush, install, setup, shutdown
+from telemetry.redaction import redact_arguments, redact_text, redacted_json
+
+__all__ = ["annotate", "current_trace_id", "exporting", "flush", "genai", "install", "record_content",
+           "redact_arguments", "redact_text", "redacted_json", "rename", "setup", "shutdown", "span", "traced",
+           "trace_url"]
+
+TRACER_NAME = "levhaolam"
+F = TypeVar("F", bound=Callable[..., Any])
+_content = {"on": True}
+
+
+def record_content(on: bool) -> None:
+    """Whether message and reply text (redacted) go into spans; off keeps only structure and numbers."""
+    _content["on"] = on
+
+
+def content(text: str | None) -> str | None:
+    """The text as a span may carry it: redacted, or nothing when content recording is off."""
+    if text is None or not _content["on"]:
+        return None
+    return redact_text(text)
+
+
+def _attribute(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    if isinstance(value, list | tuple) and all(isinstance(v, Enum) for v in value):
+        return [v.value for v in value]
+    return redacted_json(value)
+
+
+def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _attribute(value) for key, value in attributes.items() if value is not None}
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(TRACER_NAME)
+
+
+@contextlib.contextmanager
+def span(name: str, attributes: Mapping[str, Any] | None = None, *, kind: SpanKind = SpanKind.INTERNAL,
+         **more: Any) -> Iterator[Span]:
+    """A child of the current span (or a new trace). `attributes` for dotted names, keywords for plain ones."""
+    with tracer().start_as_current_span(name, kind=kind, attributes=_clean({**(attributes or {}), **more})) as opened:
+        yield opened
+
+
+def annotate(attributes: Mapping[str, Any] | None = None, /, **more: Any) -> None:
+    current = trace.get_current_span()
+    if current.is_recording():
+        current.set_attributes(_clean({**(attributes or {}), **more}))
+
+
+def rename(name: str) -> None:
+    current = trace.get_current_span()
+    if current.is_recording():
+        current.update_name(name)
+
+
+def fail(reason: str) -> None:
+    """Mark the current span failed without an exception (a tool's typed error, a brain that gave up)."""
+    current = trace.get_current_span()
+    if current.is_recording():
+        current.set_status(Status(StatusCode.ERROR, reason))
+        current.set_attribute(genai.ERROR_TYPE, reason)
+
+
+def current_trace_id() -> str | None:
+    """The current trace's id (32 hex digits, as Langfuse and OTLP backends show it), or None when not tracing."""
+    context = trace.get_current_span().get_span_context()
+    return trace.format_trace_id(context.trace_id) if context.is_valid else None
+
+
+def trace_url(template: str | None, trace_id: str | None) -> str | None:
+    if not template or not trace_id:
+        return None
+    return template.replace("{trace_id}", trace_id)
+
+
+def traced(name: str | Callable[..., str], attributes: Callable[..., Mapping[str, Any]] | None = None,
+           result: Callable[[Any], Mapping[str, Any]] | None = None) -> Callable[[F], F]:
+    """Run the function inside a span. `name` and `attributes(*args, **kwargs)` may describe the call (they get
+    the same arguments, `self` included); `result(returned)` describes what came back. A description that fails
+    never fails the call: it is not worth a customer's turn."""
+
+    def opened(args: tuple[Any, ...], kwargs: dict[str, Any]) -> contextlib.AbstractContextManager[Span]:
+        described: Mapping[str, Any] = {}
+        title = name if isinstance(name, str) else "call"
+        with contextlib.suppress(Exception):
+            if attributes is not None:
+                described = attributes(*args, **kwargs)
+            if not isinstance(name, str):
+                title = name(*args, **kwargs)
+        return span(title, described)
+
+    def describe(returned: Any) -> None:
+        if result is not None:
+            with contextlib.suppress(Exception):
+                annotate(result(returned))
+
+    def decorate(fn: F) -> F:
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with opened(args, kwargs):
+                    returned = await fn(*args, **kwargs)
+                    describe(returned)
+                    return returned
+
+            return cast(F, run_async)
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with opened(args, kwargs):
+                returned = fn(*args, **kwargs)
+                describe(returned)
+                return returned
+
+        return cast(F, run)
+
+    return decorate
