@@ -414,6 +414,43 @@ async def bridge_dead_letters(
         raise CliError(f"not dead letters: {', '.join(map(str, missing))}")
 
 
+@app.command("up")
+@command
+async def up() -> None:
+    """The whole platform on this machine: database (migrated, demo data and knowledge on first run), the six MCP
+    servers, the orchestrator, the bridge with its chat page and one worker; Ctrl-C stops everything."""
+    import os
+
+    from levhaolam.local_platform import prepare_database
+    from levhaolam.supervisor import (
+        AlreadyRunning,
+        Supervisor,
+        banner,
+        child_environment,
+        levhaolam_command,
+        single_instance,
+    )
+    from store.database import pg_data_dir
+
+    settings = load_settings()
+    try:
+        with single_instance(pg_data_dir(settings).parent / "up.lock"):
+            await prepare_database(settings, out.print)
+            env = child_environment(dict(os.environ), database_url(settings))
+            with_chatwoot = bool(settings.chatwoot_base_url and settings.chatwoot_api_token
+                                 and settings.chatwoot_account_id)
+            supervisor = Supervisor(levhaolam_command(), env, with_chatwoot,
+                                    say=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True))
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            out.print(banner(env, with_chatwoot), highlight=False, markup=False, soft_wrap=True)
+            await supervisor.run(stop)
+    except AlreadyRunning as exc:
+        raise CliError(str(exc)) from None
+
+
 @app.command("token")
 @command
 async def token(
