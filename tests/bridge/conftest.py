@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from psycopg_pool import AsyncConnectionPool
+from starlette.types import ASGIApp
 
 from bridge.app import BridgeConfig, create_app
 from bridge.chatwoot import HttpChatwoot
@@ -93,13 +94,16 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig_on(db_url: str, *, handoff: Handoff = TEAM, chatwoot: StandInChatwoot | None = None,
-                 orchestrator: StandInOrchestrator | None = None) -> AsyncIterator[Rig]:
+                 orchestrator: StandInOrchestrator | None = None, orchestrator_app: ASGIApp | None = None
+                 ) -> AsyncIterator[Rig]:
+    """`orchestrator_app`: a real orchestrator's app instead of the stand-in."""
     chatwoot = chatwoot or StandInChatwoot(webhook_secret=SECRET)
     orchestrator = orchestrator or StandInOrchestrator()
     async with contextlib.AsyncExitStack() as stack:
         pool = await stack.enter_async_context(AsyncConnectionPool(db_url, min_size=1, max_size=6, open=False))
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
-        orchestrator_url = await stack.enter_async_context(serve_on_loopback(orchestrator.app()))
+        # Generous: a real orchestrator's first turn (models loading) on a busy 2-core machine takes seconds.
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=60))
+        orchestrator_url = await stack.enter_async_context(serve_on_loopback(orchestrator_app or orchestrator.app()))
         chatwoot_url = await stack.enter_async_context(serve_on_loopback(chatwoot.app()))
 
         @contextlib.asynccontextmanager
