@@ -81,16 +81,21 @@ class Worker:
 
     # ------------------------------------------------------------------------------------------------ running
     async def run(self, stop: asyncio.Event, listen_url: str | None = None) -> None:
-        """Work until `stop` is set. With `listen_url`, new jobs wake the workers at once (LISTEN), else polling."""
-        tasks = [asyncio.create_task(self._loop(stop), name=f"{self.name}-{i}") for i in range(self.config.concurrency)]
-        if listen_url:
-            tasks.append(asyncio.create_task(self._listen(listen_url, stop), name=f"{self.name}-listen"))
+        """Work until `stop` is set, then finish the jobs in hand (for at most a lease) and return. With `listen_url`,
+        new jobs wake the workers at once (LISTEN), else they poll."""
+        loops = [asyncio.create_task(self._loop(stop), name=f"{self.name}-{i}") for i in range(self.config.concurrency)]
+        others = [asyncio.create_task(self._listen(listen_url, stop), name=f"{self.name}-listen")] if listen_url else []
         try:
             await stop.wait()
-        finally:
-            for task in tasks:
+            self._wake.set()  # idle loops see the stop now rather than at their next poll
+            # A job cut off here would wait out its lease before another worker resumes it: let it finish.
+            _, late = await asyncio.wait(loops, timeout=self.config.lease_s)
+            for task in late:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for task in loops + others:
+                task.cancel()
+            await asyncio.gather(*loops, *others, return_exceptions=True)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
