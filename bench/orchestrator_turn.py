@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.orchestrator_turn [--turns 60]
 
-Starts a throwaway embedded PostgreSQL with the default demo data and the conversation MCP servers on loopback,
+Starts a throwaway embedded PostgreSQL with the default demo data and the conversation MCP servers as their own
+processes on loopback (as in production),
 then runs first turns of new conversations: "please pause my subscription for 2 months" from a customer whose
 e-mail the contact carries: it routes, identifies (identify_customer), reads (list_subscriptions) and proposes
 (pause_subscription, its confirmation phase), persisting the conversation, turn and pending action. Reports:
@@ -19,21 +20,25 @@ import asyncio
 import contextlib
 import os
 import statistics
+import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from bench.figures import Figure, percentile, write_json
 from orchestrator.pipeline import Pipeline
 from orchestrator.router import OfflineRouting
 from orchestrator.service import running_pipeline
 from schemas.services import MCP_PATH, McpServer
 from schemas.settings import Settings
 from schemas.turns import TurnRequest
-from servers.common.loopback import serve_on_loopback
-from servers.registry import builder
+from servers.common.loopback import free_port
 from store.database import throwaway_embedded
 from store.demo.generator import SeedConfig
 from store.demo.loader import seed
@@ -43,9 +48,36 @@ SECRET = "bench-secret-" + "b" * 40
 MESSAGE = "please pause my subscription for 2 months"
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+@contextlib.asynccontextmanager
+async def server_processes(database_url: str) -> AsyncIterator[dict[McpServer, str]]:
+    """Each conversation MCP server as a `levhaolam serve NAME --transport http` child on a free port."""
+    env = {**os.environ, "DATABASE_URL": database_url, "LEVHAOLAM_JWT_SECRET": SECRET}
+    command = str(Path(sys.executable).parent / "levhaolam")
+    children: list[asyncio.subprocess.Process] = []
+    urls: dict[McpServer, str] = {}
+    try:
+        for server in McpServer:
+            if server is McpServer.ANALYTICS:
+                continue
+            port = free_port()
+            children.append(await asyncio.create_subprocess_exec(
+                command, "serve", server.value, "--transport", "http", "--port", str(port), env=env,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL))
+            urls[server] = f"http://127.0.0.1:{port}{MCP_PATH}"
+        async with httpx.AsyncClient() as client:
+            for server_url in urls.values():
+                for _ in range(600):
+                    try:
+                        await client.get(server_url, timeout=1)
+                        break
+                    except httpx.HTTPError:
+                        await asyncio.sleep(0.1)
+        yield urls
+    finally:
+        for child in children:
+            child.terminate()
+        await asyncio.gather(*(child.wait() for child in children))
 
 
 async def _emails(url: str, count: int) -> list[str]:
@@ -66,7 +98,7 @@ async def _turn(pipeline: Pipeline, email: str) -> float:
     return elapsed
 
 
-async def run(turns: int) -> None:
+async def run(turns: int, json_path: Path | None = None) -> None:
     console = Console(width=140)
     os.environ.pop("DATABASE_URL", None)
     router = OfflineRouting()
@@ -82,29 +114,26 @@ async def run(turns: int) -> None:
             await migrate(conn)
             await seed(conn, SeedConfig())
         settings = Settings(_env_file=None, DATABASE_URL=url, LEVHAOLAM_JWT_SECRET=SECRET)
-        emails = await _emails(url, turns * 3 + 16)
+        emails = await _emails(url, turns * 2 + 40)
         async with contextlib.AsyncExitStack() as stack:
-            urls = {}
-            for server in McpServer:
-                if server is not McpServer.ANALYTICS:
-                    app = builder(server.value)(settings, transport="http").http_app(path=MCP_PATH)
-                    urls[server] = f"{await stack.enter_async_context(serve_on_loopback(app))}{MCP_PATH}"
+            # The servers run as their own processes, as in production: their CPU is not the orchestrator's.
+            urls = await stack.enter_async_context(server_processes(url))
             pooled = await stack.enter_async_context(running_pipeline(settings, urls=urls, router=router))
-            await _turn(pooled, emails.pop())  # warm-up
+            single = await stack.enter_async_context(running_pipeline(settings, urls=urls, router=router,
+                                                                      per_server=1))
+            throughput = {}
+            for label, pipeline in (("1 connection per server", single), ("pool of 4 per server", pooled)):
+                # Warm every connection of the pool first: connecting is not what this compares.
+                await asyncio.gather(*(_turn(pipeline, emails.pop()) for _ in range(8)))
+                batch = [emails.pop() for _ in range(8)]
+                started = time.perf_counter()
+                await asyncio.gather(*(_turn(pipeline, email) for email in batch))
+                throughput[label] = 8 / (time.perf_counter() - started)
             pooled_ms = [await _turn(pooled, emails.pop()) for _ in range(turns)]
             reconnect_ms = []
             for _ in range(turns):
                 await pooled.connections.close()  # the next lease connects again, as a per-turn client would
                 reconnect_ms.append(await _turn(pooled, emails.pop()))
-
-            single = await stack.enter_async_context(running_pipeline(settings, urls=urls, router=router,
-                                                                      per_server=1))
-            throughput = {}
-            for label, pipeline in (("1 connection per server", single), ("pool of 4 per server", pooled)):
-                batch = [emails.pop() for _ in range(8)]
-                started = time.perf_counter()
-                await asyncio.gather(*(_turn(pipeline, email) for email in batch))
-                throughput[label] = 8 / (time.perf_counter() - started)
 
     table = Table("measure", "p50 ms", "p95 ms", "target", title=f"Orchestrator turn, offline ({turns} turns)")
     table.add_row("offline router, one message", f"{statistics.median(route_ms):.2f}",
@@ -119,12 +148,21 @@ async def run(turns: int) -> None:
     (slow, slow_tps), (fast, fast_tps) = throughput.items()
     console.print(f"8 concurrent conversations: {slow} {slow_tps:.0f} turns/s, {fast} {fast_tps:.0f} turns/s "
                   f"({fast_tps / slow_tps:.2f}x).")
+    write_json(json_path, [
+        Figure("orchestrator", "offline router, p50", statistics.median(route_ms), "ms", 10),
+        Figure("orchestrator", "turn with 3 MCP calls, p50", statistics.median(pooled_ms), "ms", 25),
+        Figure("orchestrator", "turn with 3 MCP calls, p95", percentile(pooled_ms, 95), "ms"),
+        Figure("orchestrator", "reconnecting per turn vs pooled", ratio, "x"),
+        Figure("orchestrator", "8 concurrent turns: pool of 4 vs 1 connection", fast_tps / slow_tps, "x",
+               lower_is_better=False)])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=60)
-    asyncio.run(run(parser.parse_args().turns))
+    parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
+    args = parser.parse_args()
+    asyncio.run(run(args.turns, args.json))
 
 
 if __name__ == "__main__":

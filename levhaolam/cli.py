@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evals.cli import eval_app
 from schemas.categories import UnknownCategoryError, parse_category
 from schemas.services import (
     BRIDGE_PORT,
@@ -55,6 +56,7 @@ knowledge_app = typer.Typer(help="The knowledge base: ingest documents and past 
 app.add_typer(knowledge_app, name="knowledge")
 bridge_app = typer.Typer(help="The Chatwoot bridge: its dead letters.", no_args_is_help=True)
 app.add_typer(bridge_app, name="bridge")
+app.add_typer(eval_app, name="eval")
 
 out = Console()
 err = Console(stderr=True)
@@ -244,7 +246,8 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 @app.command("serve")
 @command
 async def serve(
-    name: Annotated[str, typer.Argument(help=", ".join(McpServer) + ", orchestrator, bridge or bridge-worker")],
+    name: Annotated[str, typer.Argument(help=", ".join(McpServer)
+                                        + ", orchestrator, bridge, bridge-worker or console")],
     transport: Annotated[str, typer.Option(help="stdio (Claude Desktop, IDEs) or http (streamable HTTP)")] = "stdio",
     host: Annotated[str, typer.Option(help="HTTP: address to listen on")] = DEFAULT_HOST,
     port: Annotated[int | None, typer.Option(help="HTTP: port (default per server: " + ", ".join(
@@ -260,6 +263,13 @@ async def serve(
     if name == "orchestrator":
         signal.signal(signal.SIGTERM, _exit_on_signal)
         await _serve_orchestrator(load_settings(), host, port or ORCHESTRATOR_PORT)
+        return
+    if name == "console":
+        from console.app import CONSOLE_PORT
+        from console.app import serve as serve_console
+
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        await serve_console(load_settings(), host, port or CONSOLE_PORT)
         return
     if name in ("bridge", "bridge-worker"):
         from bridge.service import BridgeConfigError
@@ -298,6 +308,7 @@ async def serve(
 async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    import telemetry
     from orchestrator.app import create_app
     from orchestrator.service import running_pipeline
 
@@ -306,6 +317,7 @@ async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
                        "`openssl rand -base64 48`): its callers present it as a bearer token")
     if settings.jwt_secret is None:
         raise CliError("the orchestrator needs LEVHAOLAM_JWT_SECRET, the secret the MCP servers verify")
+    telemetry.setup(settings, "levhaolam-orchestrator")  # Langfuse / OTLP when configured
     app = create_app(lambda: running_pipeline(settings), settings.service_token.get_secret_value())
     await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).serve()
 
@@ -449,6 +461,24 @@ async def up() -> None:
             await supervisor.run(stop)
     except AlreadyRunning as exc:
         raise CliError(str(exc)) from None
+
+
+@app.command("bench")
+def bench(
+    quick: Annotated[bool, typer.Option(help="Shorter runs (minutes instead of tens of minutes)")] = False,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these benches (repeatable)")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Where results.json, results.png and the logs go")] = Path(
+        "bench-results"),
+) -> None:
+    """Run every benchmark on this machine (each starts its own throwaway database) and print each figure beside its
+    target; also writes results.json and a PNG plot."""
+    from bench.all import run_all, table
+
+    figures = run_all(out_dir, quick, only, out)
+    out.print(table(figures))
+    out.print(f"Written: {out_dir / 'results.json'}, {out_dir / 'results.png'}")
+    if not figures:
+        raise typer.Exit(1)
 
 
 @app.command("token")
