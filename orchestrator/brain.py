@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from orchestrator.categories import CategoryConfig
+from orchestrator.learning import Lesson
+from orchestrator.memory import CustomerMemory
 from orchestrator.tools import ToolOutcome, TurnTools
 from schemas.categories import Category
 from schemas.turns import ActionTaken, Attachment, Button
@@ -47,6 +49,8 @@ class BrainInput:
     attachments: list[Attachment] = field(default_factory=list)
     button_value: str | None = None
     memory: dict[str, Any] = field(default_factory=dict)  # what earlier turns of this conversation noted
+    customer_memory: CustomerMemory = field(default_factory=CustomerMemory)  # what earlier conversations left
+    lessons: list[Lesson] = field(default_factory=list)  # approved staff corrections for this category
 
 
 @dataclass
@@ -59,7 +63,9 @@ class BrainReply:
     remember: dict[str, Any] = field(default_factory=dict)  # notes for the next turns of this conversation
     actions_taken: list[ActionTaken] = field(default_factory=list)
     model: str | None = None
-    cost_usd: float = 0.0
+    free_text: bool = False  # written by a model or taken from a passage, not from the reviewed phrasebook
+    offers_made: list[dict[str, Any]] = field(default_factory=list)  # retention offers this reply makes
+    fallbacks: list[str] = field(default_factory=list)  # models that could not answer before this reply's brain
 
 
 class Brain(Protocol):

@@ -65,7 +65,7 @@ async def general_question(turn: BrainInput) -> BrainReply:
     answer = await _answer_from_knowledge(turn)
     if answer is None:
         return BrainReply(say("holding", turn.language), gave_up="no_answer_in_knowledge")
-    return BrainReply(answer)
+    return BrainReply(answer, free_text=True)  # a passage, in the knowledge base's language: the guard checks it
 
 
 async def other(turn: BrainInput) -> BrainReply:
@@ -76,7 +76,7 @@ async def payment_issue(turn: BrainInput) -> BrainReply:
     answer = await _answer_from_knowledge(turn)
     if answer is None:
         return BrainReply(say("holding", turn.language), gave_up="no_answer_in_knowledge")
-    return BrainReply(say("payment", turn.language, answer=answer))
+    return BrainReply(say("payment", turn.language, answer=answer), free_text=True)
 
 
 async def shipping_inquiry(turn: BrainInput) -> BrainReply:
@@ -215,14 +215,22 @@ async def cancel_subscription(turn: BrainInput) -> BrainReply:
             offer = offers[index]
             return _propose(turn, await turn.tools.call(offer["tool"], customer_id=turn.customer_id,
                                                         **offer["suggested_arguments"]))
+        if 0 <= index < len(offers):
+            # The one-time discount has no tool: a person applies it to the next charge.
+            return BrainReply(say("holding", turn.language), gave_up=f"retention_offer_taken:{offers[index]['kind']}")
     if not turn.memory.get("retention_offered"):
         found = await turn.tools.call("get_retention_offers", customer_id=turn.customer_id, subscription_id=sub["id"])
-        offers = [o for o in found.data.get("offers", []) if o.get("tool") in turn.tools.allowed] if found.ok else []
+        listed = found.data.get("offers", []) if found.ok else []
+        # Up to three offers the platform can carry out, plus the one-time discount unless this customer already had
+        # it offered (in any earlier conversation: customer memory).
+        offers = [o for o in listed if o.get("tool") in turn.tools.allowed][:3] + [
+            o for o in listed if o.get("kind") == "discount" and turn.customer_memory.may_offer("discount")]
         if offers:
-            buttons = [Button(title=o["description"][:80], value=f"offer:{i}") for i, o in enumerate(offers[:3])]
+            buttons = [Button(title=o["description"][:80], value=f"offer:{i}") for i, o in enumerate(offers)]
             buttons.append(Button(title=say("cancel_anyway", turn.language), value="cancel_anyway"))
-            return BrainReply(say("retention", turn.language, offers="; ".join(o["description"] for o in offers[:3])),
-                              buttons=buttons, remember={"retention_offered": True, "offers": offers[:3]})
+            return BrainReply(say("retention", turn.language, offers="; ".join(o["description"] for o in offers)),
+                              buttons=buttons, remember={"retention_offered": True, "offers": offers},
+                              offers_made=offers)
     return _propose(turn, await turn.tools.call("cancel_subscription", customer_id=turn.customer_id,
                                                 subscription_id=sub["id"], reason=turn.text[:500] or None))
 

@@ -39,16 +39,25 @@ class GatePolicy(BaseModel):
     min_confidence: float = Field(ge=0.0, le=1.0, description="Below this router confidence the reply is a draft")
 
 
+class LearningPolicy(StrEnum):
+    """What happens to a lesson learned from a staff correction of this category's draft."""
+
+    REVIEW = "review"  # every lesson waits for a person to approve it
+    AUTO_MINOR = "auto_minor"  # small wording edits that add no number, amount or promise apply at once
+
+
 class CategoryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(min_length=3)
     reasoning_effort: ReasoningEffort
     retention_model: str | None = None
+    fallback_model: str | None = None
     knowledge_namespace: str
     needs_customer: bool
     tools: dict[McpServer, tuple[ToolName, ...]]
     gate: GatePolicy
+    learning: LearningPolicy = LearningPolicy.REVIEW
 
     @model_validator(mode="after")
     def _namespace_exists(self) -> CategoryConfig:
@@ -56,6 +65,17 @@ class CategoryConfig(BaseModel):
             raise ValueError(f"knowledge_namespace {self.knowledge_namespace!r} is not one of "
                              f"{', '.join(AREA_NAMESPACES)}")
         return self
+
+    def models_to_try(self, retention: bool) -> list[str]:
+        """The order in which models are tried for one turn: the category's (or, in retention mode, the retention)
+        model, then the fallback, then the category's own model if retention used another; no name twice."""
+        first = self.retention_model if retention and self.retention_model else self.model
+        chain = [first, self.fallback_model, self.model]
+        return [name for i, name in enumerate(chain) if name and name not in chain[:i]]
+
+    @property
+    def model_names(self) -> set[str]:
+        return {name for name in (self.model, self.retention_model, self.fallback_model) if name}
 
     @property
     def tool_names(self) -> list[str]:
@@ -79,11 +99,26 @@ class RouterConfig(BaseModel):
     reasoning_effort: ReasoningEffort
 
 
+class GuardConfig(BaseModel):
+    """The model judge that backs the offline guardrail rules when a key is set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    reasoning_effort: ReasoningEffort
+
+
 class Categories(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     router: RouterConfig
+    guard: GuardConfig
     categories: dict[Category, CategoryConfig]
+
+    @property
+    def model_names(self) -> set[str]:
+        """Every model this configuration may call: each must have a price (checked at start)."""
+        return {self.router.model, self.guard.model}.union(*(c.model_names for c in self.categories.values()))
 
     @model_validator(mode="after")
     def _every_category_configured(self) -> Categories:

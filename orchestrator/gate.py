@@ -20,7 +20,7 @@ class GateInput:
     failures_in_a_row: int = 0
     action_failed: bool = False
     brain_gave_up: str | None = None  # why the brain could not help (no answer, unidentified, server down)
-    suspicious: bool = False  # the message tried to override instructions
+    guard: tuple[str, ...] = ()  # what the guardrails stopped (prompt_injection, output:promise, ...)
 
 
 def decide(facts: GateInput) -> tuple[Decision, list[str]]:
@@ -30,7 +30,7 @@ def decide(facts: GateInput) -> tuple[Decision, list[str]]:
         ("repeated_failure", facts.failures_in_a_row >= REPEATED_FAILURES),
         ("action_failed", facts.action_failed),
         (f"brain:{facts.brain_gave_up}", facts.brain_gave_up is not None),
-        ("prompt_injection", facts.suspicious),
+        *((reason, True) for reason in facts.guard),
         ("category_policy:escalate", facts.policy.mode is Decision.ESCALATE),
     ) if applies]
     if escalate:

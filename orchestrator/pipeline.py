@@ -1,4 +1,5 @@
-"""One turn: pending confirmation → router → identification → category brain → eval gate → persist.
+"""One turn: pending confirmation → router → input guard → identification → category brain → output guard →
+eval gate → persist (with the turn's cost and the customer's memory).
 
 The code, not a model, decides the category; the category decides which MCP tools the turn's token lists and
 which gate policy applies. Conversation state lives in PostgreSQL and a conversation's turns are serialised by
@@ -11,8 +12,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -20,11 +21,14 @@ from psycopg_pool import AsyncConnectionPool
 
 import telemetry
 from access.tokens import mint_token
-from orchestrator import lexicon
+from orchestrator import learning, lexicon
 from orchestrator.brain import Brain, BrainInput, BrainReply, Proposal
 from orchestrator.categories import Categories
 from orchestrator.connections import McpConnections
+from orchestrator.costs import PriceTable, TurnRecord, load_prices, recording
 from orchestrator.gate import GateInput, decide
+from orchestrator.guardrails import PASS, Guard, ReplyFacts, Verdict
+from orchestrator.memory import MIN_TEXT_FOR_LANGUAGE, CustomerMemory, TurnFacts, recall, remember_turn
 from orchestrator.replies import say
 from orchestrator.router import Router
 from orchestrator.sealing import Sealer
@@ -34,6 +38,7 @@ from schemas.routing import RouterOutput
 from schemas.services import McpServer
 from schemas.turns import ActionTaken, Button, Decision, TurnRequest, TurnResponse
 from store import conversations as store
+from store import learnings as learnings_store
 from telemetry import describe
 
 log = logging.getLogger(__name__)
@@ -68,7 +73,22 @@ class TurnOutcome:
     reply: BrainReply
     actions: list[ActionTaken] = field(default_factory=list)
     action_failed: bool = False
-    suspicious: bool = False
+    guard: Verdict = PASS  # what the input or output guard stopped, with why
+    blocked_reply: str | None = None  # the reply the output guard held back (kept for staff)
+
+
+@dataclass
+class TurnScope:
+    """Per turn: the customer's memory, read once."""
+
+    memory: CustomerMemory | None = None
+
+    async def customer_memory(self, conn: psycopg.AsyncConnection, customer_id: int | None) -> CustomerMemory:
+        if customer_id is None:
+            return CustomerMemory()
+        if self.memory is None:
+            self.memory = await recall(conn, customer_id)
+        return self.memory
 
 
 @dataclass
@@ -80,10 +100,14 @@ class Pipeline:
     brain_for: Callable[[Category, dict[str, Any]], Brain]
     jwt_secret: str
     clock: Clock = utc_now
+    guard: Guard = field(default_factory=Guard)
+    prices: PriceTable = field(default_factory=load_prices)
 
     def __post_init__(self) -> None:
         self._sealer = Sealer(self.jwt_secret)
         self._errors = _dependency_errors()
+        self._tool_names = frozenset(tool for config in self.categories.categories.values()
+                                     for tool in config.tool_names) | frozenset(IDENTIFY_TOOLS)
 
     # ------------------------------------------------------------------ the turn
     @telemetry.traced("turn", describe.turn_request, describe.turn_response)
@@ -99,11 +123,18 @@ class Pipeline:
                 conversation, message_id = incoming.conversation, incoming.message_id
                 state = dict(conversation.state)
                 trace_id = telemetry.current_trace_id() or uuid.uuid4().hex
-                outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
-                                                        request)
-                response = self._gate(outcome, request, state, trace_id)
+                scope = TurnScope()
+                with recording() as record:  # every model call and tool output of this turn lands in `record`
+                    outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
+                                                            request, scope)
+                    outcome = await self._check_reply(conn, conversation.id, outcome, request, state, customer_id,
+                                                      record, scope)
+                response = self._gate(outcome, request, state, trace_id, record.cost(self.prices))
                 state["failures_in_a_row"] = (state.get("failures_in_a_row", 0) + 1
                                               if outcome.reply.gave_up or outcome.action_failed else 0)
+                if customer_id is not None:
+                    await remember_turn(conn, _turn_facts(outcome, response, request, state, customer_id,
+                                                          conversation.id, self.clock().date()))
                 await store.finish_turn(
                     conn, conversation_id=conversation.id, message_id=message_id, customer_id=customer_id,
                     state=state, status="handed_off" if response.decision is Decision.ESCALATE else "pending",
@@ -112,19 +143,20 @@ class Pipeline:
                     urgency=outcome.routing.urgency.value, confidence=outcome.routing.confidence,
                     decision=response.decision.value, reasons=response.reasons, model=outcome.reply.model,
                     latency_ms=int((time.perf_counter() - started) * 1000), cost_usd=response.cost,
-                    trace_id=trace_id, reply=response.reply, response=response.model_dump(mode="json"))
+                    trace_id=trace_id, reply=response.reply, response=response.model_dump(mode="json"),
+                    usage=record.usage_json(self.prices), guard=_guard_json(outcome))
                 return response
             finally:
                 await store.unlock_conversation(conn, request.conversation_id)
 
     async def _turn(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int | None,
-                    state: dict[str, Any], request: TurnRequest) -> tuple[TurnOutcome, int | None]:
+                    state: dict[str, Any], request: TurnRequest, scope: TurnScope) -> tuple[TurnOutcome, int | None]:
         text = (request.text or "").strip()
         pending = await store.open_pending_action(conn, conversation_id, self.clock())
         if pending is not None:
             answer = self._answer_to(pending.id, request, text)
             if answer == "yes":
-                return await self._confirmed(conn, conversation_id, pending, state, request), customer_id
+                return await self._confirmed(conn, conversation_id, pending, state, request, scope), customer_id
             await store.resolve_pending_action(conn, pending.id, "declined")
             if answer == "no" or not text:
                 language = state.get("language", "en")
@@ -134,10 +166,18 @@ class Pipeline:
 
         routing = await self._route(text, request, state)
         category = routing.primary
-        state["language"] = routing.language if len(text) >= 12 or "language" not in state else state["language"]
+        if len(text) >= MIN_TEXT_FOR_LANGUAGE or "language" not in state:
+            state["language"] = routing.language
+            state["language_from_text"] = len(text) >= MIN_TEXT_FOR_LANGUAGE
+        if customer_id is not None and not state.get("language_from_text"):
+            # Too short to tell ("ok", "2"): the language this customer wrote in before, if we know it.
+            state["language"] = (await scope.customer_memory(conn, customer_id)).language or state["language"]
         language = state["language"]
-        if lexicon.looks_like_injection(text):
-            return TurnOutcome(category, routing, BrainReply(say("holding", language)), suspicious=True), customer_id
+        # The input guard decides before identification and before any tool runs (the router has no tools).
+        verdict = await self.guard.check_input(text, contact_name=request.contact.name)
+        if verdict.tripped:
+            log.warning("input guard: %s (%s)", ",".join(verdict.reasons), verdict.detail[:200])
+            return TurnOutcome(category, routing, BrainReply(say("holding", language)), guard=verdict), customer_id
 
         config = self.categories[category]
         if config.needs_customer and customer_id is None:
@@ -150,11 +190,12 @@ class Pipeline:
                 routing = routing.model_copy(update={"primary": category, "secondary": _category_or_none(
                     deferred.get("secondary"), category)})
 
-        reply = await self._think(conn, conversation_id, category, text, language, customer_id, state, request)
+        reply = await self._think(conn, conversation_id, category, text, language, customer_id, state, request,
+                                  scope)
         if reply.proposal is None and reply.awaiting is None and routing.secondary and not reply.gave_up:
             # The first request needed nothing from the customer: answer the second one in the same turn.
             second = await self._think(conn, conversation_id, routing.secondary, text, language, customer_id, state,
-                                       request)
+                                       request, scope)
             reply = _joined(reply, second)
         elif reply.proposal is not None and routing.secondary:
             state["next"] = {"category": routing.secondary.value, "text": text}
@@ -208,21 +249,29 @@ class Pipeline:
 
     @telemetry.traced(describe.brain_name, describe.brain_call, describe.brain_reply)
     async def _think(self, conn: psycopg.AsyncConnection, conversation_id: int, category: Category, text: str,
-                     language: str, customer_id: int | None, state: dict[str, Any], request: TurnRequest
-                     ) -> BrainReply:
+                     language: str, customer_id: int | None, state: dict[str, Any], request: TurnRequest,
+                     scope: TurnScope) -> BrainReply:
         config = self.categories[category]
         memory = state.setdefault("memory", {}).setdefault(category.value, {})
         token = self._token_for(category, customer_id, request.conversation_id)
+        customer_memory = await scope.customer_memory(conn, customer_id)
+        lessons = await learning.relevant(conn, category, text, language)
         try:
             async with self.connections.lease(config.servers, token) as leased:
                 tools = TurnTools(leased, {tool: config.server_of(tool) for tool in config.tool_names})
                 reply = await self.brain_for(category, memory).handle(BrainInput(
                     category=category, config=config, text=text, language=language, customer_id=customer_id,
                     tools=tools, attachments=request.attachments, button_value=request.button_value,
-                    memory=memory))
+                    memory=memory, customer_memory=customer_memory, lessons=lessons))
         except self._errors as exc:
             log.warning("turn failed in %s: %s", category.value, type(exc).__name__)
             return BrainReply(say("trouble", language), gave_up=f"dependency_failed:{type(exc).__name__}")
+        if lessons and reply.model is None and reply.proposal is None and not reply.gave_up:
+            # The offline playbooks cannot read a lesson; they can send what staff sent for the very same draft.
+            personal = await learnings_store.personal_data(conn, customer_id) if customer_id is not None else {}
+            corrected = learning.rewrite(reply.text, lessons, personal)
+            if corrected is not None:
+                reply.text = corrected
         memory.update(reply.remember)
         state["buttons_from"] = category.value if reply.buttons else None
         if reply.awaiting:
@@ -257,7 +306,8 @@ class Pipeline:
         return "other"
 
     async def _confirmed(self, conn: psycopg.AsyncConnection, conversation_id: int,
-                         pending: store.PendingActionRow, state: dict[str, Any], request: TurnRequest) -> TurnOutcome:
+                         pending: store.PendingActionRow, state: dict[str, Any], request: TurnRequest,
+                         scope: TurnScope) -> TurnOutcome:
         """The customer said yes: call the tool again with the token, exactly as the server bound it."""
         category = Category(pending.category)
         language = state.get("language", "en")
@@ -292,29 +342,84 @@ class Pipeline:
         following = state.pop("next", None)
         if following:
             second = await self._think(conn, conversation_id, Category(following["category"]), following["text"],
-                                       language, pending.customer_id, state, request)
+                                       language, pending.customer_id, state, request, scope)
             reply = _joined(reply, second)
         return TurnOutcome(category, routing, reply, actions=taken)
 
     @telemetry.traced("gate", result=describe.gate)
-    def _gate(self, outcome: TurnOutcome, request: TurnRequest, state: dict[str, Any], trace_id: str
-              ) -> TurnResponse:
+    def _gate(self, outcome: TurnOutcome, request: TurnRequest, state: dict[str, Any], trace_id: str,
+              cost: float = 0.0) -> TurnResponse:
         text = request.text or ""
         decision, reasons = decide(GateInput(
             policy=self.categories[outcome.category].gate, confidence=outcome.routing.confidence,
             urgency=outcome.routing.urgency, asked_for_human=lexicon.asks_for_human(text),
             failures_in_a_row=state.get("failures_in_a_row", 0) + (1 if outcome.reply.gave_up else 0),
             action_failed=outcome.action_failed, brain_gave_up=outcome.reply.gave_up,
-            suspicious=outcome.suspicious))
+            guard=outcome.guard.reasons))
         reply = outcome.reply
         text_out = reply.text
         buttons = reply.buttons
-        if decision is Decision.ESCALATE and not reply.gave_up and not outcome.suspicious:
+        if decision is Decision.ESCALATE and not reply.gave_up and not outcome.guard.tripped:
             text_out = say("holding", state.get("language", "en"))
             buttons = []
+        if outcome.guard.tripped:
+            buttons = []
+        # Which models could not answer and who did: for staff and `levhaolam costs`, never for the customer.
+        reasons += reply.fallbacks
         return TurnResponse(reply=text_out, buttons=buttons, actions_taken=outcome.actions + reply.actions_taken,
                             decision=decision, reasons=reasons, category=outcome.category,
-                            secondary=outcome.routing.secondary, trace_id=trace_id, cost=reply.cost_usd)
+                            secondary=outcome.routing.secondary, trace_id=trace_id, cost=cost)
+
+    async def _check_reply(self, conn: psycopg.AsyncConnection, conversation_id: int, outcome: TurnOutcome,
+                           request: TurnRequest, state: dict[str, Any], customer_id: int | None, record: TurnRecord,
+                           scope: TurnScope) -> TurnOutcome:
+        """The output guard on the reply about to go out; a trip holds it back (kept for staff) and escalates."""
+        if outcome.guard.tripped or not outcome.reply.text.strip():
+            return outcome
+        actions = outcome.actions + outcome.reply.actions_taken
+        executed = await store.audited(conn, [a.audit_id for a in actions if a.audit_id is not None])
+        memory = await scope.customer_memory(conn, customer_id)
+        emails = {str(e) for e in (request.contact.email, outcome.routing.email) if e}
+        verdict = await self.guard.check_output(ReplyFacts(
+            text=outcome.reply.text, language=state.get("language", "en"), category=outcome.category.value,
+            model_written=outcome.reply.free_text, evidence=record.evidence, customer_text=request.text or "",
+            customer_emails=emails, actions_executed=executed,
+            offers_made=memory.offers_made_before(conversation_id), tool_names=self._tool_names))
+        if not verdict.tripped:
+            return outcome
+        log.warning("output guard: %s (%s)", ",".join(verdict.reasons), verdict.detail[:200])
+        if outcome.reply.proposal is not None:
+            await store.decline_open_pending(conn, conversation_id)
+        held = BrainReply(say("holding", state.get("language", "en")), model=outcome.reply.model,
+                          fallbacks=outcome.reply.fallbacks)
+        return replace(outcome, reply=held, guard=verdict, blocked_reply=outcome.reply.text)
+
+
+def _guard_json(outcome: TurnOutcome) -> dict[str, Any] | None:
+    if not outcome.guard.tripped:
+        return None
+    return {"stage": "output" if outcome.blocked_reply is not None else "input", "reasons": list(outcome.guard.reasons),
+            "detail": outcome.guard.detail[:1000], "by": outcome.guard.by, "blocked_reply": outcome.blocked_reply}
+
+
+_PROBLEM_TOOLS = {"create_damage_claim", "report_missing_package"}
+
+
+def _turn_facts(outcome: TurnOutcome, response: TurnResponse, request: TurnRequest, state: dict[str, Any],
+                customer_id: int, conversation_id: int, today: date) -> TurnFacts:
+    """What this turn leaves in the customer's memory."""
+    reply = outcome.reply
+    problem_summary = next((a.summary for a in response.actions_taken if a.tool in _PROBLEM_TOOLS), None)
+    if problem_summary is None and reply.proposal is not None and reply.proposal.tool in _PROBLEM_TOOLS:
+        problem_summary = reply.proposal.summary
+    text = request.text or ""
+    if problem_summary is None and outcome.category.value == "payment_issue" and len(text) >= 20:
+        problem_summary = text
+    return TurnFacts(customer_id=customer_id, conversation_id=conversation_id, category=outcome.category,
+                     language=state.get("language", "en"), channel=request.channel.value,
+                     text=text if state.get("language_from_text") else "", today=today,
+                     actions=response.actions_taken, offers=[] if outcome.guard.tripped else reply.offers_made,
+                     problem_summary=problem_summary)
 
 
 def _body_of(request: TurnRequest) -> str:
@@ -340,4 +445,5 @@ def _joined(first: BrainReply, second: BrainReply) -> BrainReply:
                       proposal=second.proposal or first.proposal, gave_up=first.gave_up or second.gave_up,
                       awaiting=second.awaiting or first.awaiting, remember={**first.remember, **second.remember},
                       actions_taken=first.actions_taken + second.actions_taken, model=first.model or second.model,
-                      cost_usd=first.cost_usd + second.cost_usd)
+                      free_text=first.free_text or second.free_text, offers_made=first.offers_made + second.offers_made,
+                      fallbacks=first.fallbacks + second.fallbacks)

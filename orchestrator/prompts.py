@@ -20,7 +20,10 @@ products shipped from Israel to customers worldwide. Red lines, whatever the cus
 
 
 def instructions(category: Category, customer_id: int | None, language: str, category_rules: str | None,
-                 examples: Sequence[tuple[str, str]]) -> str:
+                 examples: Sequence[tuple[str, str]], *, memory: Sequence[str] = (),
+                 lessons: Sequence[tuple[str, str, str]] = ()) -> str:
+    """Layers: universal red lines; the category's rules; few-shot examples; what we remember about this customer
+    from earlier conversations; corrections staff made to earlier drafts of this category (draft, sent, lesson)."""
     parts = [UNIVERSAL_RULES.format(customer_id=customer_id if customer_id is not None else "unknown",
                                     language=language)]
     parts.append(f"\nThis conversation is about: {category.value.replace('_', ' ')}.")
@@ -30,4 +33,11 @@ def instructions(category: Category, customer_id: int | None, language: str, cat
         parts.append("\nHow our best human answers to similar messages looked (placeholders in [brackets]):")
         parts += [f"- Customer: {question.strip()[:400]}\n  Answer: {answer.strip()[:600]}"
                   for question, answer in examples]
+    if memory:
+        parts.append("\nWhat we remember about this customer from earlier conversations (use it; do not recite it):")
+        parts += [f"- {line[:300]}" for line in memory]
+    if lessons:
+        parts.append("\nCorrections our staff made to earlier AI drafts in this category (write the way they did):")
+        parts += [f"- Draft: {draft.strip()[:400]}\n  Sent instead: {sent.strip()[:500]}\n  {lesson.strip()[:300]}"
+                  for draft, sent, lesson in lessons]
     return "\n".join(parts)

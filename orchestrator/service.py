@@ -14,9 +14,13 @@ from access.tokens import mint_token
 from orchestrator.brain import Brain
 from orchestrator.brain_model import ModelBrain
 from orchestrator.brain_offline import OfflineBrain
-from orchestrator.categories import Categories, CategoryConfigError, load_categories
+from orchestrator.categories import Categories, CategoryConfigError, ReasoningEffort, load_categories
 from orchestrator.connections import McpConnections
+from orchestrator.costs import MeteredModel, PriceTable, load_prices
+from orchestrator.fallback import FallbackBrain
+from orchestrator.guardrails import Guard, ModelJudge
 from orchestrator.pipeline import IDENTIFY_TOOLS, Clock, Pipeline, utc_now
+from orchestrator.providers import ProviderHealth, provider_model
 from orchestrator.router import ModelRouting, OfflineRouting, Router
 from schemas.categories import Category
 from schemas.services import McpServer, mcp_url
@@ -31,32 +35,57 @@ class OrchestratorConfigError(RuntimeError):
 
 
 def openai_model(settings: Settings, name: str) -> Model | None:
-    """An OpenAI model when a key is set; Claude models need the Anthropic adapter (not built yet): offline."""
-    if settings.openai_api_key is None or not name.startswith(("gpt-", "o")):
-        return None
-    from agents import OpenAIResponsesModel
-    from openai import AsyncOpenAI
-
-    return OpenAIResponsesModel(model=name, openai_client=AsyncOpenAI(
-        api_key=settings.openai_api_key.get_secret_value()))
+    """The model for `name` when its provider's key is set (OpenAI or Anthropic), else None (offline)."""
+    return provider_model(settings, name)
 
 
 ModelFactory = Callable[[str], Model | None]
 
 
-def brains(categories: Categories, model_for: ModelFactory) -> Callable[[Category, dict[str, Any]], Brain]:
+def brains(categories: Categories, model_for: ModelFactory, health: ProviderHealth | None = None
+           ) -> Callable[[Category, dict[str, Any]], Brain]:
+    """Per category and turn: the chain of model brains to try (metered, so each turn knows its cost), ending in the
+    offline playbooks; with no key at all, the offline playbooks alone."""
     offline = OfflineBrain()
-    cache: dict[str, Brain] = {}
+    health = health or ProviderHealth()
+    models: dict[str, Model | None] = {}
+    model_brains: dict[tuple[str, ReasoningEffort], ModelBrain] = {}
+
+    def model_brain(name: str, effort: ReasoningEffort) -> ModelBrain | None:
+        if name not in models:
+            model = model_for(name)
+            models[name] = MeteredModel(model, name) if model is not None else None
+        metered = models[name]
+        if metered is None:
+            return None
+        return model_brains.setdefault((name, effort), ModelBrain(metered, name, effort))
 
     def brain_for(category: Category, memory: dict[str, Any]) -> Brain:
         config = categories[category]
-        name = config.retention_model if memory.get("retention_offered") and config.retention_model else config.model
-        if name not in cache:
-            model = model_for(name)
-            cache[name] = ModelBrain(model, name, config.reasoning_effort) if model is not None else offline
-        return cache[name]
+        chain: list[tuple[str, Brain]] = []
+        for name in config.models_to_try(retention=bool(memory.get("retention_offered"))):
+            brain = model_brain(name, config.reasoning_effort)
+            if brain is not None:
+                chain.append((name, brain))
+        return FallbackBrain(chain, offline, health) if chain else offline
 
     return brain_for
+
+
+def guard_for(categories: Categories, model_for: ModelFactory) -> Guard:
+    """The guardrails: offline rules, plus the model judge when its model's key is set."""
+    model = model_for(categories.guard.model)
+    if model is None:
+        return Guard()
+    return Guard(judge=ModelJudge(MeteredModel(model, categories.guard.model),
+                                  categories.guard.reasoning_effort.value))
+
+
+def check_prices(categories: Categories, prices: PriceTable) -> None:
+    missing = prices.missing(categories.model_names)
+    if missing:
+        raise CategoryConfigError(f"orchestrator/categories.toml names models without a price in "
+                                  f"orchestrator/prices.toml: {', '.join(missing)}")
 
 
 def warm_tokens(categories: Categories, secret: str) -> Callable[[McpServer], str]:
@@ -79,16 +108,19 @@ def warm_tokens(categories: Categories, secret: str) -> Callable[[McpServer], st
 async def running_pipeline(settings: Settings, *, categories: Categories | None = None,
                            model_for: ModelFactory | None = None, router: Router | None = None,
                            clock: Clock = utc_now, urls: dict[McpServer, str] | None = None,
-                           per_server: int = 4) -> AsyncIterator[Pipeline]:
+                           per_server: int = 4, guard: Guard | None = None) -> AsyncIterator[Pipeline]:
     if settings.jwt_secret is None:
         raise OrchestratorConfigError("the orchestrator needs LEVHAOLAM_JWT_SECRET (the same secret the MCP servers "
                                       "verify) to mint per-turn tokens")
     secret = settings.jwt_secret.get_secret_value()
     categories = categories or load_categories()
-    model_for = model_for or (lambda name: openai_model(settings, name))
+    prices = load_prices()
+    check_prices(categories, prices)
+    model_for = model_for or (lambda name: provider_model(settings, name))
     if router is None:
         router_model = model_for(categories.router.model)
-        router = ModelRouting(router_model, categories.router) if router_model is not None else OfflineRouting()
+        router = ModelRouting(MeteredModel(router_model, categories.router.model), categories.router) \
+            if router_model is not None else OfflineRouting()
     needed = {server for config in categories.categories.values() for server in config.servers} | {
         McpServer.CUSTOMERS}
     urls = urls or {server: mcp_url(server, settings.mcp_url_template) for server in needed}
@@ -98,7 +130,9 @@ async def running_pipeline(settings: Settings, *, categories: Categories | None 
         categories.check_tools_exist(listed)
         async with open_pool(database_url(settings), max_size=settings.db_pool_max_size,
                              timeout_s=settings.db_connect_timeout_s) as pool:
-            yield Pipeline(pool, connections, categories, router, brains(categories, model_for), secret, clock)
+            yield Pipeline(pool, connections, categories, router, brains(categories, model_for), secret, clock,
+                           guard=guard or guard_for(categories, lambda name: provider_model(settings, name)),
+                           prices=prices)
     except CategoryConfigError:
         raise
     finally:

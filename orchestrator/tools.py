@@ -14,6 +14,7 @@ from typing import Any
 from mcp_types import CallToolResult
 
 import telemetry
+from orchestrator.costs import note_evidence
 from schemas.errors import ErrorCode, ToolErrorInfo
 from schemas.services import McpServer
 from telemetry import describe
@@ -85,6 +86,9 @@ class TurnTools:
         started = time.perf_counter()
         result = await self.connections[server].call_tool(tool, arguments)
         outcome = outcome_of(tool, result)
+        # What the reply of this turn may rest on: the output guard checks its numbers and scans it for injections.
+        note_evidence(tool, outcome.error.message if outcome.error else json.dumps(outcome.data, default=str,
+                                                                                  ensure_ascii=False))
         self.calls.append(ToolCall(server.value, tool, outcome.ok, outcome.error.code.value if outcome.error else None,
                                    (time.perf_counter() - started) * 1000))
         return outcome

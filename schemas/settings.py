@@ -28,6 +28,17 @@ class Settings(BaseSettings):
 
     openai_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
+    # Per provider: how long one model request may take and how often a failed one is retried (rate limits,
+    # overload, 5xx, timeouts) before the category's fallback model takes over.
+    openai_timeout_s: float = Field(default=30.0, gt=0, le=600, validation_alias="LEVHAOLAM_OPENAI_TIMEOUT_SECONDS",
+                                    description="Seconds one OpenAI request may take.")
+    openai_max_retries: int = Field(default=2, ge=0, le=10, validation_alias="LEVHAOLAM_OPENAI_MAX_RETRIES",
+                                    description="Retries of a failed OpenAI request.")
+    anthropic_timeout_s: float = Field(default=60.0, gt=0, le=600,
+                                       validation_alias="LEVHAOLAM_ANTHROPIC_TIMEOUT_SECONDS",
+                                       description="Seconds one Anthropic request may take (thinking is slower).")
+    anthropic_max_retries: int = Field(default=2, ge=0, le=10, validation_alias="LEVHAOLAM_ANTHROPIC_MAX_RETRIES",
+                                       description="Retries of a failed Anthropic request.")
     pinecone_api_key: SecretStr | None = None
     pinecone_index_host: str | None = Field(default=None, validation_alias=AliasChoices("PINECONE_INDEX_HOST",
                                                                                        "pinecone_index_host"),

@@ -76,14 +76,16 @@ async def open_turn(conn: psycopg.AsyncConnection, external_id: str, channel: st
 async def finish_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, message_id: int, customer_id: int | None,
                       state: dict[str, Any], status: str, primary: str, secondary: str | None, urgency: str,
                       confidence: float, decision: str, reasons: list[str], model: str | None, latency_ms: int,
-                      cost_usd: float, trace_id: str, reply: str, response: dict[str, Any]) -> None:
+                      cost_usd: float, trace_id: str, reply: str, response: dict[str, Any],
+                      usage: list[dict[str, Any]] | None = None, guard: dict[str, Any] | None = None) -> None:
     """The turn, the reply and the conversation's new state in one statement: a crash leaves all or none."""
     await conn.execute(
         "WITH turn AS ("
         "  INSERT INTO turns (conversation_id, message_id, primary_category, secondary_category, urgency, confidence, "
-        "                     decision, reasons, model, latency_ms, cost_usd, trace_id, response) "
+        "                     decision, reasons, model, latency_ms, cost_usd, trace_id, response, usage, guard) "
         "  VALUES (%(conversation)s, %(message)s, %(primary)s, %(secondary)s, %(urgency)s, %(confidence)s, "
-        "          %(decision)s, %(reasons)s, %(model)s, %(latency)s, %(cost)s, %(trace)s, %(response)s) "
+        "          %(decision)s, %(reasons)s, %(model)s, %(latency)s, %(cost)s, %(trace)s, %(response)s, %(usage)s, "
+        "          %(guard)s) "
         "  RETURNING id), "
         "reply AS ("
         "  INSERT INTO messages (conversation_id, direction, author, body) "
@@ -94,6 +96,7 @@ async def finish_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, me
         {"conversation": conversation_id, "message": message_id, "primary": primary, "secondary": secondary,
          "urgency": urgency, "confidence": confidence, "decision": decision, "reasons": reasons, "model": model,
          "latency": latency_ms, "cost": cost_usd, "trace": trace_id, "response": Jsonb(response),
+         "usage": Jsonb(usage or []), "guard": Jsonb(guard) if guard is not None else None,
          "author": "ai" if decision == "auto_send" else "system", "reply": reply or "(no reply)",
          "customer": customer_id, "state": Jsonb(state), "status": status})
 
@@ -131,3 +134,19 @@ async def add_pending_action(conn: psycopg.AsyncConnection, *, conversation_id: 
 async def resolve_pending_action(conn: psycopg.AsyncConnection, pending_id: int, status: str) -> None:
     await conn.execute("UPDATE pending_actions SET status = %s, resolved_at = now() WHERE id = %s AND "
                        "status = 'pending'", (status, pending_id))
+
+
+async def decline_open_pending(conn: psycopg.AsyncConnection, conversation_id: int) -> None:
+    """A question the customer never saw (its reply was held back) cannot be answered with a yes."""
+    await conn.execute("UPDATE pending_actions SET status = 'declined', resolved_at = now() "
+                       "WHERE conversation_id = %s AND status = 'pending'", (conversation_id,))
+
+
+async def audited(conn: psycopg.AsyncConnection, audit_ids: list[int]) -> bool:
+    """True when the servers' audit log shows every one of these actions as executed (or replayed)."""
+    if not audit_ids:
+        return False
+    cur = await conn.execute("SELECT count(*) FROM action_audit WHERE id = ANY(%s) AND outcome IN "
+                             "('executed', 'replayed')", (audit_ids,))
+    row = await cur.fetchone()
+    return row is not None and int(row[0]) == len(set(audit_ids))

@@ -28,7 +28,9 @@ ESCALATE = GatePolicy(mode=Decision.ESCALATE, min_confidence=0.0)
     (GateInput(AUTO, 0.9, Urgency.MEDIUM, action_failed=True), Decision.ESCALATE, ["action_failed"]),
     (GateInput(AUTO, 0.9, Urgency.MEDIUM, brain_gave_up="no_answer_in_knowledge"), Decision.ESCALATE,
      ["brain:no_answer_in_knowledge"]),
-    (GateInput(AUTO, 0.9, Urgency.MEDIUM, suspicious=True), Decision.ESCALATE, ["prompt_injection"]),
+    (GateInput(AUTO, 0.9, Urgency.MEDIUM, guard=("prompt_injection",)), Decision.ESCALATE, ["prompt_injection"]),
+    (GateInput(DRAFT, 0.9, Urgency.LOW, guard=("output:promise", "indirect_injection")), Decision.ESCALATE,
+     ["output:promise", "indirect_injection"]),
     (GateInput(DRAFT, 0.1, Urgency.CRITICAL, asked_for_human=True), Decision.ESCALATE,
      ["customer_asked_for_human", "critical_urgency"]),
 ])
