@@ -146,6 +146,12 @@ class Worker:
                 await self._db(jobs.bury, job.id, token, str(exc))
                 log.error("job %s is a dead letter: %s", job.id, exc)
                 return True
+            except (psycopg.Error, OSError):
+                raise  # the database is away: the job keeps its lease and is resumed later
+            except Exception as exc:  # a bug must cost one job its tries, not stop the worker
+                log.exception("job %s failed unexpectedly", job.id)
+                await self._failed(job, token, f"unexpected {type(exc).__name__}: {exc}", None)
+                return True
             await self._db(jobs.complete, job.id, token, outcome)
             log.info("job %s (%s): %s", job.id, job.dedupe_key, outcome)
         return True

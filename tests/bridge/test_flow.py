@@ -233,3 +233,13 @@ async def test_a_photo_reaches_the_orchestrator_as_an_attachment(rig: Rig) -> No
     assert [str(a.url) for a in request.attachments] == [
         "https://cdn.example.com/rails/active_storage/blobs/broken-jar.jpg"]
     assert request.channel.value == "whatsapp"
+
+
+async def test_a_job_that_breaks_the_worker_becomes_a_dead_letter_and_the_others_go_on(rig: Rig) -> None:
+    await rig.deliver(payloads.incoming("first", conversation=95, message_id=1800))
+    await rig.deliver(payloads.incoming("second", conversation=96, message_id=1801))
+    await rig.sql("UPDATE bridge_jobs SET request = '{\"not\": \"a turn\"}' WHERE conversation_id = 95 RETURNING id")
+    await rig.drain(rig.worker(max_attempts=2))
+    [(state, error)] = await rig.sql("SELECT state, last_error FROM bridge_jobs WHERE conversation_id = 95")
+    assert state == "dead" and error.startswith("gave up after 2 tries: unexpected ValidationError")
+    assert len(rig.chatwoot.messages(96)) == 1
