@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -135,6 +136,8 @@ async def run(
     from orchestrator.service import openai_model
     from store.database import open_pool
 
+    # The servers log every refused tool call; in an experiment those refusals are answers being judged, not news.
+    logging.getLogger("fastmcp").setLevel(logging.CRITICAL)
     configs = load_configs(config_paths or DEFAULT_CONFIGS)
     try:
         items = datasets.read_jsonl(dataset_path)[:limit]

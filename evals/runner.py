@@ -108,6 +108,16 @@ async def replay(pipeline: Pipeline, pool: AsyncConnectionPool, item: DatasetIte
                   cost_usd=float(response.cost or 0.0), latency_ms=latency, trace_id=response.trace_id)
 
 
+async def forget_what_the_run_taught(conn: psycopg.AsyncConnection, run_key: str) -> int:
+    """Customer memories written by the run's conversations (a retention offer made, a preference noted): left in
+    place, the next config would meet customers who already 'heard' the offer, and the configs would not be
+    compared on equal terms."""
+    cur = await conn.execute(
+        "DELETE FROM customer_memories m USING conversations c WHERE m.source_conversation_id = c.id "
+        "AND c.external_id LIKE %s", (f"{CONVERSATION_PREFIX}{run_key}:%",))
+    return cur.rowcount
+
+
 async def _start_run(conn: psycopg.AsyncConnection, run_key: str, options: RunOptions, items: int,
                      configs: list[dict[str, Any]]) -> int:
     row = await (await conn.execute(
@@ -192,6 +202,8 @@ async def run_experiment(settings: Settings, pool: AsyncConnectionPool, items: l
             async with _config_pipeline(settings, config, urls, clock, model_for, pins[config.name],
                                         pipeline_options or {}) as pipeline:
                 await asyncio.gather(*(one(pipeline, config, item) for item in items))
+            async with pool.connection() as conn:
+                await forget_what_the_run_taught(conn, run_key)
         status = "capped" if outcome.skipped else "finished"
     finally:
         outcome.status, outcome.spent_usd = status, round(spent["usd"], 6)

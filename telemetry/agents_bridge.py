@@ -40,8 +40,22 @@ _cost_of: dict[str, CostOf | None] = {"fn": None}
 
 
 def set_cost_function(cost_of: CostOf | None) -> None:
-    """How a model call's cost is priced (model, input tokens, output tokens → USD); unset: tokens only."""
+    """How a model call's cost is priced (model, input tokens, output tokens → USD); unset: the reviewed price
+    table of the orchestrator (`orchestrator/prices.toml`), at its plain input and output rates."""
     _cost_of["fn"] = cost_of
+
+
+def price_table_cost(model: str, input_tokens: int, output_tokens: int) -> float | None:
+    # Imported here: telemetry must not need the orchestrator to load (the MCP servers use it too).
+    from orchestrator.costs import PER_TOKENS, load_prices
+
+    price = load_prices().price_of(model)
+    if price is None:
+        return None
+    return round((input_tokens * price.input + output_tokens * price.output) / PER_TOKENS, 8)
+
+
+_cost_of["fn"] = price_table_cost
 
 
 def _usage(data: Any) -> tuple[str | None, int | None, int | None, str | None]:
@@ -84,7 +98,10 @@ def _finished(data: Any) -> tuple[str | None, dict[str, Any]]:
             attributes[genai.USAGE_DETAILS] = json.dumps({"input": used_in or 0, "output": used_out or 0})
         cost_of = _cost_of["fn"]
         if cost_of is not None and model:
-            cost = cost_of(model, used_in or 0, used_out or 0)
+            try:
+                cost = cost_of(model, used_in or 0, used_out or 0)
+            except (ImportError, OSError, ValueError):
+                cost = None  # no price table: tokens are still recorded
             if cost is not None:
                 attributes[genai.COST_USD] = cost
                 attributes[genai.COST_DETAILS] = json.dumps({"total": cost})
