@@ -22,6 +22,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 from fastmcp import Client
@@ -30,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from access.tokens import mint_token
+from bench.figures import Figure, write_json
 from schemas.settings import Settings
 from servers.common.loopback import serve_on_loopback
 from servers.registry import builder
@@ -130,7 +132,7 @@ async def _cases(conn: psycopg.AsyncConnection) -> list[tuple[str, str, Callable
     ]
 
 
-async def run(calls: int) -> None:
+async def run(calls: int, json_path: Path | None = None) -> None:
     console = Console(width=150)
     os.environ.pop("DATABASE_URL", None)
     with throwaway_embedded(prefix="levhaolam-bench-") as url:
@@ -182,12 +184,22 @@ async def run(calls: int) -> None:
             table.add_row(name, f"{p50:.1f}", f"{p95:.1f}", f"{p50 / baseline:.2f}", outcome)
         console.print(table)
         console.print(f"baseline get_delivery_estimate p50 = {baseline:.1f} ms (protocol + HTTP, no database)")
+        # Per server: its slowest tool's p50, and that as a multiple of the protocol-only baseline.
+        figures = [Figure("mcp", "protocol baseline (get_delivery_estimate), p50", baseline, "ms")]
+        for server in sorted({name.split(".")[0] for name in results}):
+            slowest = max((v[0], name) for name, v in results.items() if name.startswith(f"{server}."))
+            figures.append(Figure("mcp", f"{server}: slowest tool p50 ({slowest[1].split('.', 1)[1]})", slowest[0],
+                                  "ms"))
+            figures.append(Figure("mcp", f"{server}: slowest tool vs baseline", slowest[0] / baseline, "x"))
+        write_json(json_path, figures)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=50)
-    asyncio.run(run(parser.parse_args().calls))
+    parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
+    args = parser.parse_args()
+    asyncio.run(run(args.calls, args.json))
 
 
 if __name__ == "__main__":
