@@ -18,6 +18,8 @@ from tests.helpers import AS_OF, SMALL
 from tests.pg import scratch_database
 
 TINY = replace(SMALL, customers=60, tickets=300)
+# Several shards of each kind, so ids are shifted into place and worker processes take part.
+SHARDED = replace(SMALL, customers=130, tickets=700, customer_shard=40, ticket_shard=150)
 
 
 async def _seed_fresh(admin_url: str, template: str, config) -> str:
@@ -34,6 +36,38 @@ async def test_same_seed_gives_the_same_content_and_another_seed_does_not(admin_
     other = await _seed_fresh(admin_url, migrated_template, replace(TINY, seed=TINY.seed + 1))
     assert first == second
     assert first != other
+
+
+async def test_worker_processes_generate_the_same_data_as_one_process_with_dense_ids(
+        admin_url: str, migrated_template: str) -> None:
+    async with scratch_database(admin_url, template=migrated_template) as url:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await seed(conn, SHARDED, workers=0)
+            alone = await content_checksum(conn)
+            await seed(conn, SHARDED, workers=2, force=True)
+            assert await content_checksum(conn) == alone
+            counts = await table_counts(conn)
+            assert counts["customers"] == 130 and counts["support_threads_data"] == 700
+            for table in ("addresses", "orders", "shipments", "shipment_events", "support_dialogs", "ai_agent_tasks"):
+                row = await (await conn.execute(f"SELECT min(id), max(id) FROM {table}")).fetchone()
+                assert row == (1, counts[table]), table
+            # Values made of ids follow them: a tracking number names its shipment, a photo its claim.
+            mismatched = await (await conn.execute(
+                "SELECT count(*) FROM shipments WHERE tracking_number NOT LIKE '%%' || id || '%%'")).fetchone()
+            assert mismatched == (0,)
+            mismatched = await (await conn.execute(
+                "SELECT count(*) FROM damage_claim_photos WHERE url NOT LIKE '%%/claims/' || claim_id || '/%%'")
+            ).fetchone()
+            assert mismatched == (0,)
+
+
+async def test_the_load_puts_back_every_foreign_key_and_index(conn: psycopg.AsyncConnection) -> None:
+    schema = ("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+              "UNION ALL SELECT tablename, indexname, indexdef, true FROM pg_indexes WHERE schemaname = 'public' "
+              "ORDER BY 1, 2, 3")
+    before = await (await conn.execute(schema)).fetchall()
+    await seed(conn, TINY)
+    assert await (await conn.execute(schema)).fetchall() == before
 
 
 async def test_the_scale_asked_for_is_the_scale_seeded(seeded: psycopg.AsyncConnection) -> None:

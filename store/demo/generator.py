@@ -1,17 +1,24 @@
-"""Generates the demo data as batches of rows, deterministically from a seed and an as-of time.
+"""Generates the demo data as shards of rows, deterministically from a seed and an as-of time.
 
-Each area draws from its own random stream, named after it, so the same seed and the same
-scale always give the same rows. Batches keep memory flat at the large scale (1M tickets).
+Customers and tickets come in shards (SeedConfig.customer_shard, .ticket_shard); each shard draws from its own
+random streams, named after its area and number, so shards can be generated in any process and in any order and
+the same seed and scale still give the same rows (store/demo/shards.py puts their ids in place). The first shard
+of each area uses the stream names of the original single-pass generator, so data that fits in one shard (tests,
+`levhaolam demo`) is the same as it always was.
 """
 
 from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Iterator
+from bisect import bisect
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import accumulate
+from typing import Any
 
 from faker import Faker
 
@@ -39,8 +46,8 @@ from store.demo.rows import (
     SubscriptionRow,
     TicketRow,
 )
+from store.demo.shards import PHOTO_URL, Batch, CustomerFacts, Shard, add_counts, globalize, tracking_number
 
-BATCH_SIZE = 5_000
 TICKET_DAYS = 90
 PLATFORM_ROLLOUT_DAYS = 30  # the new platform took over gradually over the last 30 days
 COUNTRY_NAMES = {
@@ -63,6 +70,9 @@ class SeedConfig:
     tickets: int = 2_000
     seed: int = 42
     as_of: datetime = field(default_factory=lambda: datetime.now().astimezone().replace(microsecond=0))
+    # Part of what the data is: another shard size gives other rows beyond the first shard (see the module doc).
+    customer_shard: int = 5_000
+    ticket_shard: int = 20_000
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -71,34 +81,42 @@ class SeedConfig:
             raise ValueError("tickets must be 0 or more")
         if self.as_of.tzinfo is None:
             raise ValueError("as_of must carry a time zone")
+        if self.customer_shard < 1 or self.ticket_shard < 1:
+            raise ValueError("shard sizes must be at least 1")
 
 
-@dataclass
-class Batch:
-    """Rows of several tables produced together; `units` advances the progress bar."""
+class Weighted:
+    """A weighted choice whose cumulative weights are summed once: the same draw as random.choices(...)[0]."""
 
-    phase: str
-    units: int
-    rows: dict[type, list[tuple]] = field(default_factory=dict)
+    __slots__ = ("_cum", "_hi", "_items", "_total")
 
-    def add(self, row: tuple) -> None:
-        self.rows.setdefault(type(row), []).append(row)
+    def __init__(self, weights: dict) -> None:
+        self._items = tuple(weights)
+        self._cum = list(accumulate(weights.values()))
+        self._total = self._cum[-1] + 0.0
+        self._hi = len(self._items) - 1
 
-
-@dataclass(frozen=True)
-class _CustomerFacts:
-    """What later tables need to know about a customer, kept small for 100k customers."""
-
-    id: int
-    email: str
-    first_name: str
-    country: str
-    language: str
-    subscription_ids: tuple[int, ...]
+    def pick(self, rng: random.Random) -> Any:
+        return self._items[bisect(self._cum, rng.random() * self._total, 0, self._hi)]
 
 
-def _weighted(rng: random.Random, weights: dict) -> object:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
+class _FakerRandom(random.Random):
+    """Faker's random stream, drawing exactly as random.Random does, with the cumulative weights of each weighted
+    list summed once: Faker passes the same cached tuple of names every call and would otherwise sum thousands of
+    weights for each first_name() (most of the customers' generation time)."""
+
+    def __init__(self, seed: str) -> None:
+        super().__init__(seed)
+        self._cumulative: dict[int, tuple[Sequence, list[float]]] = {}
+
+    def choices(self, population: Sequence, weights: Sequence[float] | None = None, *,  # type: ignore[override]
+                cum_weights: Sequence[float] | None = None, k: int = 1) -> list:
+        if weights is not None and cum_weights is None:
+            cached = self._cumulative.get(id(population))
+            if cached is None or cached[0] is not population or len(cached[1]) != len(weights):
+                cached = self._cumulative[id(population)] = (population, list(accumulate(weights)))
+            return super().choices(population, cum_weights=cached[1], k=k)
+        return super().choices(population, weights, cum_weights=cum_weights, k=k)
 
 
 def _ascii_slug(text: str) -> str:
@@ -106,20 +124,72 @@ def _ascii_slug(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum()).lower()
 
 
-def _seeded_faker(locale: str, seed: int) -> Faker:
-    fake = Faker(locale)
-    fake.seed_instance(f"{seed}:{locale}")
-    # Some locales (it_IT) build their city list from a set, whose order changes with PYTHONHASHSEED;
-    # sorting it keeps the same seed giving the same data in every process.
-    for provider in fake.providers:
-        cities = getattr(provider, "cities", None)
-        if isinstance(cities, list):
-            provider.cities = sorted(cities)
+class _ValuesOnce(OrderedDict):
+    """A weighted list of Faker's whose values() is built once: Faker turns values() into a tuple (thousands of
+    weights for a name list) on every draw, and a tuple of a tuple is free. Draws are unchanged."""
+
+    def __init__(self, weights: OrderedDict) -> None:
+        super().__init__(weights)
+        self._values = tuple(super().values())
+
+    def values(self) -> tuple:  # type: ignore[override]
+        return self._values
+
+
+_FAKERS: dict[str, Faker] = {}
+
+
+def _seeded_faker(locale: str, stream: str) -> Faker:
+    """The process's Faker for a locale (building one takes ~0.1 s), on a fresh random stream."""
+    fake = _FAKERS.get(locale)
+    if fake is None:
+        fake = _FAKERS[locale] = Faker(locale)
+        # Some locales (it_IT) build their city list from a set, whose order changes with PYTHONHASHSEED;
+        # sorting it keeps the same seed giving the same data in every process.
+        for provider in fake.providers:
+            cities = getattr(provider, "cities", None)
+            if isinstance(cities, list):
+                provider.cities = sorted(cities)
+            for klass in type(provider).__mro__:
+                for name, value in vars(klass).items():
+                    if isinstance(value, OrderedDict) and name not in vars(provider):
+                        setattr(provider, name, _ValuesOnce(value))
+    fake.random = _FakerRandom(stream)  # what seed_instance(stream) does, with the faster weighted choice
     return fake
 
 
 def _at(day: date, hour: int, tz) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
+
+
+PLANS = Weighted({"classic": 55, "premium": 35, "family": 10})
+FREQUENCIES = Weighted({"monthly": 70, "bimonthly": 20, "quarterly": 10})
+SUBSCRIPTION_STATUSES = Weighted({"active": 70, "paused": 10, "past_due": 5, "cancelled": 15})
+FATES = Weighted({"normal": 970, "lost": 15, "exception": 10, "returned": 5})
+NORTH_AMERICAN_CARRIERS = Weighted({"ups": 40, "fedex": 30, "israel_post": 30})
+CARRIERS = Weighted({"dhl": 50, "israel_post": 50})
+RESOLUTIONS = Weighted({"replacement": 45, "refund": 30, "credit": 25})
+COUNTRIES = Weighted({c: c.weight for c in catalog.COUNTRIES})
+CATEGORIES = Weighted(catalog.CATEGORY_WEIGHTS)
+CHANNELS = Weighted(catalog.CHANNEL_WEIGHTS)
+URGENCIES = {category: Weighted(weights) for category, weights in {
+    "damaged_item": {"low": 10, "medium": 50, "high": 35, "critical": 5},
+    "payment_issue": {"low": 10, "medium": 50, "high": 35, "critical": 5},
+    "cancel_subscription": {"low": 20, "medium": 50, "high": 30, "critical": 0}}.items()}
+USUAL_URGENCY = Weighted({"low": 45, "medium": 45, "high": 9, "critical": 1})
+ANSWER_STYLES = Weighted({"ai": 25, "ai_edited": 60, "human": 15})
+TASK_STATUSES = Weighted({"succeeded": 92, "failed": 5, "cancelled": 3})
+ESCALATION = {"damaged_item": 0.12, "payment_issue": 0.2, "other": 0.3, "cancel_subscription": 0.1}
+SECONDARY_CATEGORIES = {category: [c for c in Category if c not in (category, Category.OTHER)] for category in Category}
+
+
+@dataclass(frozen=True)
+class TicketTimes:
+    """Every ticket's creation time, in order, and the tickets stream as it is after drawing them (shard 0 goes
+    on drawing from it, as the single-pass generator did)."""
+
+    times: list[datetime]
+    stream_state: tuple
 
 
 class DemoGenerator:
@@ -129,9 +199,12 @@ class DemoGenerator:
         self.as_of = config.as_of
         self.tz = config.as_of.tzinfo
         self.current_month = date(self.as_of.year, self.as_of.month, 1)
-        self._customers: list[_CustomerFacts] = []
+        self.next_month_name = month_add(self.current_month, 1).strftime("%B")
+        self._customers: list[CustomerFacts] = []
         # customer id -> (latest order id, tracking number), for messages that mention them
         self._latest_order: dict[int, tuple[int, str]] = {}
+        # the same, local to the customer shard being generated: (order id, shipment id, carrier)
+        self._latest_shipped: dict[int, tuple[int, int, str]] = {}
         self._ids: dict[str, int] = {}
 
     def _next_id(self, table: str) -> int:
@@ -141,16 +214,49 @@ class DemoGenerator:
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"{self.config.seed}:{stream}")
 
+    @staticmethod
+    def _stream(area: str, shard: int) -> str:
+        return area if shard == 0 else f"{area}:{shard}"
+
+    @property
+    def customer_shards(self) -> int:
+        return -(-self.config.customers // self.config.customer_shard)
+
+    @property
+    def ticket_shards(self) -> int:
+        return -(-self.config.tickets // self.config.ticket_shard)
+
     # ---------------------------------------------------------------- batches
     def batches(self) -> Iterator[Batch]:
+        """Every row in one process, shard after shard, with its final ids (the loader spreads the shards over
+        processes instead: store/demo/parallel.py)."""
+        yield self.reference()
+        offsets: dict[str, int] = {}
+        customers: list[CustomerFacts] = []
+        latest: dict[int, tuple[int, str]] = {}
+        for number in range(self.customer_shards):
+            shard = self.customer_shard(number)
+            globalize(shard, offsets)
+            offsets = add_counts(offsets, shard.counts)
+            customers += shard.customers
+            latest |= shard.latest_orders
+            yield shard
+        self.use_customers(customers, latest)
+        times = self.ticket_times()
+        for number in range(self.ticket_shards):
+            shard = self.ticket_shard(*self.ticket_task(times, number))
+            globalize(shard, offsets)
+            offsets = add_counts(offsets, shard.counts)
+            yield shard
+
+    def reference(self) -> Batch:
         reference = Batch("reference data", 0)
         for p in catalog.PRODUCTS:
             reference.add(ProductRow(p.sku, p.name, p.kind, p.price_cents, p.fragile))
+        self._ids = {}
         for row in self._instructions():
             reference.add(row)
-        yield reference
-        yield from self._customer_batches()
-        yield from self._ticket_batches()
+        return reference
 
     def _instructions(self) -> Iterator[InstructionRow]:
         created = self.as_of - timedelta(days=120)
@@ -160,20 +266,24 @@ class DemoGenerator:
                                  created + timedelta(days=60))
 
     # -------------------------------------------------------------- customers
-    def _customer_batches(self) -> Iterator[Batch]:
-        rng = self._rng("customers")
+    def customer_shard(self, number: int) -> Shard:
+        """Customers number x customer_shard + 1 onwards with their addresses, subscriptions and orders."""
+        first, size = number * self.config.customer_shard, self.config.customer_shard
+        shard = Shard("customers, subscriptions, orders", min(size, self.config.customers - first))
+        self._ids = {"customers": first}
+        self._customers, self._latest_shipped = shard.customers, shard.latest_shipped
+        rng = self._rng(self._stream("customers", number))
         fakers: dict[str, Faker] = {}
-        countries = {c: c.weight for c in catalog.COUNTRIES}
-        total = self.config.customers
-        for start in range(0, total, BATCH_SIZE):
-            batch = Batch("customers, subscriptions, orders", min(BATCH_SIZE, total - start))
-            for _ in range(batch.units):
-                country = _weighted(rng, countries)
-                fake = fakers.get(country.faker_locale)
-                if fake is None:
-                    fake = fakers[country.faker_locale] = _seeded_faker(country.faker_locale, self.config.seed)
-                self._customer(batch, rng, fake, country)
-            yield batch
+        for _ in range(shard.units):
+            country = COUNTRIES.pick(rng)
+            fake = fakers.get(country.faker_locale)
+            if fake is None:
+                locale_stream = f"{self.config.seed}:{country.faker_locale}"
+                fake = fakers[country.faker_locale] = _seeded_faker(
+                    country.faker_locale, locale_stream if number == 0 else f"{locale_stream}:{number}")
+            self._customer(shard, rng, fake, country)
+        shard.counts = {name: count for name, count in self._ids.items() if name != "customers"}
+        return shard
 
     def _customer(self, batch: Batch, rng: random.Random, fake: Faker, country: catalog.Country) -> None:
         cid = self._next_id("customers")
@@ -203,16 +313,16 @@ class DemoGenerator:
         subscription_ids = [self._subscription(batch, rng, cid, address_id, country, created)]
         if rng.random() < 0.08:  # a second subscription, usually a gift
             subscription_ids.append(self._subscription(batch, rng, cid, address_id, country, created))
-        self._customers.append(_CustomerFacts(cid, email, first, country.code, language, tuple(subscription_ids)))
+        self._customers.append(CustomerFacts(cid, email, first, country.code, language))
         if rng.random() < 0.03:
             self._payment_issue(batch, rng, cid, subscription_ids[0], country.currency, None)
 
     def _subscription(self, batch: Batch, rng: random.Random, cid: int, address_id: int,
                       country: catalog.Country, customer_created: datetime) -> int:
         sid = self._next_id("subscriptions")
-        plan = _weighted(rng, {"classic": 55, "premium": 35, "family": 10})
-        frequency = _weighted(rng, {"monthly": 70, "bimonthly": 20, "quarterly": 10})
-        status = _weighted(rng, {"active": 70, "paused": 10, "past_due": 5, "cancelled": 15})
+        plan = PLANS.pick(rng)
+        frequency = FREQUENCIES.pick(rng)
+        status = SUBSCRIPTION_STATUSES.pick(rng)
         price = round(catalog.PLAN_PRICE_USD_CENTS[plan] * catalog.CURRENCY_RATE[country.currency] / 10) * 10 - 10
         started = customer_created + timedelta(days=rng.uniform(0, 30))
         step = {"monthly": 1, "bimonthly": 2, "quarterly": 3}[frequency]
@@ -277,7 +387,7 @@ class DemoGenerator:
 
         low, high = self.policy.delivery_window(country.code)
         transit = timedelta(days=rng.uniform(low, high + (12 if rng.random() < 0.08 else 0)))
-        fate = _weighted(rng, {"normal": 970, "lost": 15, "exception": 10, "returned": 5})
+        fate = FATES.pick(rng)
         arrives = shipped + transit
         delivered_at = arrives if fate == "normal" and arrives <= self.as_of else None
         if fate in ("lost", "exception", "returned"):
@@ -294,11 +404,12 @@ class DemoGenerator:
             batch.add(OrderItemRow(oid, p.sku, 1))
 
         shipment_id = self._next_id("shipments")
-        carrier, tracking = self._tracking(rng, country.code, shipment_id)
+        carrier = self._carrier(rng, country.code)
+        tracking = tracking_number(carrier, shipment_id)
         expected = (shipped + timedelta(days=high)).date()
         batch.add(ShipmentRow(shipment_id, oid, carrier, tracking, ship_status, shipped, expected, delivered_at,
                               country.code))
-        self._latest_order[cid] = (oid, tracking)
+        self._latest_shipped[cid] = (oid, shipment_id, carrier)
         events = [(shipped - timedelta(hours=20), "label_created", "Jerusalem, IL", "Shipping label created"),
                   (shipped, "in_transit", "Ben Gurion Airport, IL", "Departed Israel")]
         if country.code != "IL":
@@ -320,20 +431,10 @@ class DemoGenerator:
             self._damage_claim(batch, rng, cid, oid, delivered_at, products)
 
     @staticmethod
-    def _tracking(rng: random.Random, country: str, shipment_id: int) -> tuple[str, str]:
+    def _carrier(rng: random.Random, country: str) -> str:
         if country == "IL":
-            carrier = "israel_post"
-        elif country in ("US", "CA"):
-            carrier = _weighted(rng, {"ups": 40, "fedex": 30, "israel_post": 30})
-        else:
-            carrier = _weighted(rng, {"dhl": 50, "israel_post": 50})
-        number = {
-            "israel_post": f"RR{shipment_id:09d}IL",
-            "dhl": f"{3_000_000_000 + shipment_id:010d}",
-            "ups": f"1Z8V{shipment_id:012d}",
-            "fedex": f"{700_000_000_000 + shipment_id:012d}",
-        }[carrier]
-        return carrier, number
+            return "israel_post"
+        return NORTH_AMERICAN_CARRIERS.pick(rng) if country in ("US", "CA") else CARRIERS.pick(rng)
 
     def _damage_claim(self, batch: Batch, rng: random.Random, cid: int, oid: int, delivered_at: datetime,
                       products: list[catalog.Product]) -> None:
@@ -356,7 +457,7 @@ class DemoGenerator:
         else:
             status = "resolved"
         if status in ("resolution_proposed", "resolved"):
-            resolution = _weighted(rng, {"replacement": 45, "refund": 30, "credit": 25})
+            resolution = RESOLUTIONS.pick(rng)
             amount = {"replacement": 0, "refund": value,
                       "credit": value * self.policy.store_credit_percent // 100}[resolution]
             if status == "resolved":
@@ -370,22 +471,40 @@ class DemoGenerator:
         if status != "awaiting_photos":
             for n in range(rng.randint(1, 3)):
                 batch.add(DamageClaimPhotoRow(self._next_id("damage_claim_photos"), claim_id,
-                                              f"https://uploads.levhaolam.example/claims/{claim_id}/{n + 1}.jpg",
+                                              PHOTO_URL.format(claim=claim_id, n=n + 1),
                                               "image/jpeg", reported + timedelta(minutes=10 * (n + 1))))
 
     # ---------------------------------------------------------------- tickets
-    def _ticket_batches(self) -> Iterator[Batch]:
+    def ticket_times(self) -> TicketTimes:
         rng = self._rng("tickets")
-        fake = _seeded_faker("en_US", self.config.seed)
-        total = self.config.tickets
         # Tickets arrive in time order, as in production: ids grow with created_at and the table's physical
         # order follows time, which is what makes a 7-day window cheap to read.
-        times = sorted(self._ticket_time(rng) for _ in range(total))
-        for start in range(0, total, BATCH_SIZE):
-            batch = Batch("support tickets", min(BATCH_SIZE, total - start))
-            for created in times[start:start + batch.units]:
-                self._ticket(batch, rng, fake, created)
-            yield batch
+        return TicketTimes(sorted(self._ticket_time(rng) for _ in range(self.config.tickets)), rng.getstate())
+
+    def ticket_task(self, times: TicketTimes, number: int) -> tuple[int, list[datetime], tuple | None]:
+        """What generating ticket shard `number` needs: its creation times, and the stream state for shard 0."""
+        first, size = number * self.config.ticket_shard, self.config.ticket_shard
+        return number, times.times[first:first + size], times.stream_state if number == 0 else None
+
+    def use_customers(self, customers: list[CustomerFacts], latest_orders: dict[int, tuple[int, str]]) -> None:
+        """The customers that tickets are written by (all shards', with their final ids)."""
+        self._customers, self._latest_order = customers, latest_orders
+
+    def ticket_shard(self, number: int, created: Sequence[datetime], stream_state: tuple | None = None) -> Shard:
+        """Tickets number x ticket_shard + 1 onwards, created at `created`, with their messages and tasks."""
+        shard = Shard("support tickets", len(created))
+        self._ids = {"tickets": number * self.config.ticket_shard}
+        if stream_state is not None:
+            rng = random.Random()
+            rng.setstate(stream_state)
+        else:
+            rng = self._rng(self._stream("tickets", number))
+        en_us = f"{self.config.seed}:en_US"
+        fake = _seeded_faker("en_US", en_us if number == 0 else f"{en_us}:tickets:{number}")
+        for when in created:
+            self._ticket(shard, rng, fake, when)
+        shard.counts = {name: count for name, count in self._ids.items() if name != "tickets"}
+        return shard
 
     def _ticket_time(self, rng: random.Random) -> datetime:
         # Weekdays are busier than weekends, and volume grows a little over the 90 days.
@@ -398,29 +517,25 @@ class DemoGenerator:
 
     def _ticket(self, batch: Batch, rng: random.Random, fake: Faker, created: datetime) -> None:
         tid = self._next_id("tickets")
-        category: Category = _weighted(rng, catalog.CATEGORY_WEIGHTS)
+        category: Category = CATEGORIES.pick(rng)
         secondary = None
         if rng.random() < 0.15:
-            secondary = rng.choice([c for c in Category if c not in (category, Category.OTHER)]).value
+            secondary = rng.choice(SECONDARY_CATEGORIES[category]).value
         customer = rng.choice(self._customers) if rng.random() < 0.82 else None
         order_id, tracking = self._latest_order.get(customer.id, (0, "")) if customer else (0, "")
         slots = {
             "first": customer.first_name if customer else fake.first_name(),
             "order": order_id or rng.randrange(10_000, 99_999),
             "tracking": tracking or f"RR{rng.randrange(10**8, 10**9)}IL",
-            "month": month_add(self.current_month, 1).strftime("%B"),
+            "month": self.next_month_name,
             "product": rng.choice(catalog.PRODUCTS).name.lower(),
             "country": COUNTRY_NAMES.get(customer.country if customer else "US", "your country"),
         }
         message = rng.choice(catalog.CUSTOMER_MESSAGES[category]).format(**slots)
-        urgency = _weighted(rng, {"damaged_item": {"low": 10, "medium": 50, "high": 35, "critical": 5},
-                                  "payment_issue": {"low": 10, "medium": 50, "high": 35, "critical": 5},
-                                  "cancel_subscription": {"low": 20, "medium": 50, "high": 30, "critical": 0}}
-                           .get(category.value, {"low": 45, "medium": 45, "high": 9, "critical": 1}))
+        urgency = URGENCIES.get(category.value, USUAL_URGENCY).pick(rng)
         age = self.as_of - created
         platform_share = 0.1 + 0.75 * max(0.0, 1 - age.days / PLATFORM_ROLLOUT_DAYS)
-        escalate_p = {"damaged_item": 0.12, "payment_issue": 0.2, "other": 0.3, "cancel_subscription": 0.1}.get(
-            category.value, 0.05)
+        escalate_p = ESCALATION.get(category.value, 0.05)
         ai_answer = human_answer = handled_by = model = cost = None
         ai_at = draft_at = response_at = resolved_at = None
         human_approved = False
@@ -451,7 +566,7 @@ class DemoGenerator:
                 status = "draft_created" if draft_at else "ai_answered"
             else:
                 response_at = review
-                style = _weighted(rng, {"ai": 25, "ai_edited": 60, "human": 15})
+                style = ANSWER_STYLES.pick(rng)
                 handled_by, human_approved = style, True
                 human_answer = {
                     "ai": ai_answer,
@@ -474,7 +589,7 @@ class DemoGenerator:
         email = customer.email if customer else fake.free_email()
         country = customer.country if customer else None
         language = customer.language if customer else "en"
-        channel = _weighted(rng, catalog.CHANNEL_WEIGHTS)
+        channel = CHANNELS.pick(rng)
         subject = message if len(message) <= 80 else message[:77].rstrip() + "..."
         batch.add(TicketRow(tid, f"TKT-{tid:08d}", customer.id if customer else None, email, channel, category.value,
                             secondary, urgency, language, country, subject, status, handled_by, model, cost, ai_answer,
@@ -506,7 +621,7 @@ class DemoGenerator:
         for task_type in catalog.TASK_TYPES[category]:
             if task_type != "identify_customer" and rng.random() < 0.4:
                 continue
-            status = _weighted(rng, {"succeeded": 92, "failed": 5, "cancelled": 3})
+            status = TASK_STATUSES.pick(rng)
             duration = rng.randint(40, 2500)
             started = created + (ai_at - created) * rng.uniform(0.1, 0.6)
             finished = started + timedelta(milliseconds=duration)

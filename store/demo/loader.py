@@ -1,4 +1,8 @@
-"""Writes generated demo data with COPY, in one transaction: all of it lands, or none of it."""
+"""Writes generated demo data with binary COPY, in one transaction: all of it lands, or none of it.
+
+Shards are generated (in parallel processes at the large scale: store/demo/parallel.py) while this process feeds
+them to the server, with foreign keys and secondary indexes set aside until the end (store/demo/bulk.py).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from schemas.policy import load_policy
-from store.demo.generator import Batch, DemoGenerator, SeedConfig
+from store.demo.bulk import constraints_deferred
+from store.demo.encode import column_types
+from store.demo.generator import Batch, SeedConfig
+from store.demo.parallel import shards
 from store.demo.rows import TABLES
 from store.errors import SeedRefused
+from store.tables import CONTENT_TABLES
 
 ProgressCallback = Callable[[Batch], None]
 
@@ -49,13 +56,10 @@ async def wipe(conn: psycopg.AsyncConnection) -> None:
         await conn.execute("ALTER TABLE action_audit ENABLE TRIGGER action_audit_no_truncate")
 
 
-async def _copy(cur: psycopg.AsyncCursor, row_type: type, rows: list[tuple]) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(TABLES[row_type]), sql.SQL(", ").join(map(sql.Identifier, row_type._fields))
-    )
-    async with cur.copy(statement) as copy:
-        for row in rows:
-            await copy.write_row(row)
+async def _copy(cur: psycopg.AsyncCursor, table: str, columns: sql.Composable, data: bytes) -> None:
+    async with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(table),
+                                                                                columns)) as copy:
+        await copy.write(data)
 
 
 async def _fix_identity_sequences(conn: psycopg.AsyncConnection) -> None:
@@ -79,8 +83,12 @@ async def seed(
     *,
     force: bool = False,
     on_batch: ProgressCallback | None = None,
+    workers: int | None = None,
 ) -> SeedReport:
-    """Fill the store with demo data. `conn` must be in autocommit mode; the seed runs in one transaction."""
+    """Fill the store with demo data. `conn` must be in autocommit mode; the seed runs in one transaction.
+
+    `workers` processes generate the data (default: one per core; none when it fits in one shard); the data is
+    the same whatever their number."""
     present = await existing_data(conn)
     if present and not force:
         what = ", ".join(f"{n:,} rows in {t}" for t, n in present.items())
@@ -91,18 +99,17 @@ async def seed(
     if present:
         await wipe(conn)
     report = SeedReport(config)
-    generator = DemoGenerator(config, load_policy())
+    columns = {TABLES[t]: t._fields for t in TABLES}  # type: ignore[attr-defined]
     async with conn.transaction():
-        async with conn.cursor() as cur:
-            for batch in generator.batches():
-                for row_type in TABLES:  # the dict's order satisfies the foreign keys
-                    rows = batch.rows.get(row_type)
-                    if rows:
-                        await _copy(cur, row_type, rows)
-                        table = TABLES[row_type]
-                        report.rows[table] = report.rows.get(table, 0) + len(rows)
+        types = {table: await column_types(conn, table, names) for table, names in columns.items()}
+        listed = {table: sql.SQL(", ").join(map(sql.Identifier, names)) for table, names in columns.items()}
+        async with constraints_deferred(conn, CONTENT_TABLES), conn.cursor() as cur:
+            async for shard in shards(config, types, workers):
+                for table, data in shard.data.items():
+                    await _copy(cur, table, listed[table], data)
+                    report.rows[table] = report.rows.get(table, 0) + shard.rows[table]
                 if on_batch:
-                    on_batch(batch)
+                    on_batch(shard.batch)
         await _fix_identity_sequences(conn)
     await conn.execute("ANALYZE")
     report.seconds = time.perf_counter() - started
