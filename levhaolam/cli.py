@@ -57,6 +57,10 @@ app.add_typer(knowledge_app, name="knowledge")
 bridge_app = typer.Typer(help="The Chatwoot bridge: its dead letters.", no_args_is_help=True)
 app.add_typer(bridge_app, name="bridge")
 app.add_typer(eval_app, name="eval")
+memory_app = typer.Typer(help="What the AI remembers about a customer across conversations.", no_args_is_help=True)
+app.add_typer(memory_app, name="memory")
+learnings_app = typer.Typer(help="Lessons from staff corrections of AI drafts.", no_args_is_help=True)
+app.add_typer(learnings_app, name="learnings")
 
 out = Console()
 err = Console(stderr=True)
@@ -632,6 +636,136 @@ async def doctor() -> None:
     out.print(table)
     if any(c.required and not c.ok for c in checks):
         raise typer.Exit(1)
+
+
+@app.command("costs")
+@command
+async def costs(
+    since: Annotated[str, typer.Option(help="From: 2026-11-01, 2026-11-01T08:00, 'today' or '7d'")] = "30d",
+    until: Annotated[str | None, typer.Option(help="Up to (excluded); default: now")] = None,
+) -> None:
+    """Model cost of the AI's turns over a period: per category, per model, per conversation (prices.toml)."""
+    from datetime import UTC, datetime
+
+    from levhaolam.support_commands import CommandError, connected, cost_report, parse_moment
+
+    now = datetime.now(UTC)
+    try:
+        start, end = parse_moment(since, now), parse_moment(until, now) if until else now
+    except CommandError as exc:
+        raise CliError(str(exc)) from None
+    async with connected(load_settings()) as conn:
+        report = await cost_report(conn, start, end)
+    period = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    table = Table("category", "turns", "conversations", "cost (USD)", "per conversation", title=f"Cost by category, "
+                  f"{period}")
+    for row in report.categories:
+        table.add_row(row.category, str(row.turns), str(row.conversations), f"{row.cost_usd:.4f}",
+                      f"{row.per_conversation:.4f}")
+    table.add_row("[bold]all[/]", str(report.turns), str(report.conversations), f"[bold]{report.cost_usd:.4f}[/]",
+                  f"[bold]{report.per_conversation:.4f}[/]")
+    out.print(table)
+    models = Table("model", "provider", "requests", "input tokens", "cached", "output tokens", "thinking",
+                   "cost (USD)", title="Cost by model")
+    for model in report.models:
+        models.add_row(model.model, model.provider, str(model.requests), str(model.input_tokens),
+                       str(model.cached_input_tokens), str(model.output_tokens), str(model.thinking_tokens),
+                       f"{model.cost_usd:.4f}")
+    out.print(models if report.models else "No model was called in this period (the offline brain costs nothing).")
+
+
+def _print_memories(rows: list, title: str) -> None:
+    table = Table("id", "kind", "key", "what", "updated", title=title)
+    for row in rows:
+        table.add_row(str(row.id), row.kind, row.key or "", row.content, row.updated_at.isoformat(timespec="seconds"))
+    out.print(table)
+
+
+@memory_app.command("show")
+@command
+async def memory_show(customer: Annotated[str, typer.Argument(help="Customer id or e-mail")]) -> None:
+    """Everything remembered about a customer: preferences, past problems, actions, retention offers made."""
+    from levhaolam.support_commands import CommandError, connected
+    from levhaolam.support_commands import memory_show as show
+
+    async with connected(load_settings()) as conn:
+        try:
+            customer_id, email, rows = await show(conn, customer)
+        except CommandError as exc:
+            raise CliError(str(exc)) from None
+    _print_memories(rows, f"Customer #{customer_id} ({email}): {len(rows)} memories")
+
+
+@memory_app.command("forget")
+@command
+async def memory_forget(customer: Annotated[str, typer.Argument(help="Customer id or e-mail")]) -> None:
+    """Delete everything remembered about a customer, and list what was deleted."""
+    from levhaolam.support_commands import CommandError, connected
+    from levhaolam.support_commands import memory_forget as forget
+
+    async with connected(load_settings()) as conn:
+        try:
+            customer_id, email, rows = await forget(conn, customer)
+        except CommandError as exc:
+            raise CliError(str(exc)) from None
+    if not rows:
+        out.print(f"Nothing was remembered about customer #{customer_id} ({email}); nothing deleted.")
+        return
+    _print_memories(rows, f"Deleted {len(rows)} memories of customer #{customer_id} ({email})")
+    out.print("Lessons from staff corrections are stored without personal data and are kept.")
+
+
+@learnings_app.command("list")
+@command
+async def learnings_list(
+    status: Annotated[str, typer.Option(help="pending, approved, rejected or all")] = "pending",
+    category: Annotated[str | None, typer.Option(help="Only this category")] = None,
+) -> None:
+    """Lessons learned from staff edits of AI drafts; pending ones wait for approve or reject."""
+    from levhaolam.support_commands import CommandError, connected
+    from levhaolam.support_commands import learnings_list as listing
+
+    wanted = parse_category(category).value if category else None
+    async with connected(load_settings()) as conn:
+        try:
+            rows = await listing(conn, status, wanted)
+        except CommandError as exc:
+            raise CliError(str(exc)) from None
+    table = Table("id", "category", "status", "changed", "by", "lesson", "why", title=f"{len(rows)} learning(s)")
+    for row in rows:
+        table.add_row(str(row.id), row.category, row.status + (" (auto)" if row.auto_accepted else ""),
+                      f"{row.change_ratio:.0%}", row.staff, row.lesson, row.policy_note)
+    out.print(table)
+
+
+async def _review(learning_id: int, status: str, reviewer: str | None) -> None:
+    from levhaolam.support_commands import CommandError, connected, learnings_review
+
+    settings = load_settings()
+    async with connected(settings) as conn:
+        try:
+            row = await learnings_review(conn, learning_id, status, reviewer or settings.staff_name)
+        except CommandError as exc:
+            raise CliError(str(exc)) from None
+    out.print(f"Learning #{row.id} ({row.category}) is {row.status}, by {row.reviewed_by}: {row.lesson}")
+
+
+@learnings_app.command("approve")
+@command
+async def learnings_approve(learning_id: Annotated[int, typer.Argument(help="The learning's id")],
+                            by: Annotated[str | None, typer.Option(help="Reviewer (default: LEVHAOLAM_STAFF_NAME)")]
+                            = None) -> None:
+    """Use this lesson in the category's later conversations."""
+    await _review(learning_id, "approved", by)
+
+
+@learnings_app.command("reject")
+@command
+async def learnings_reject(learning_id: Annotated[int, typer.Argument(help="The learning's id")],
+                           by: Annotated[str | None, typer.Option(help="Reviewer (default: LEVHAOLAM_STAFF_NAME)")]
+                           = None) -> None:
+    """Never use this lesson (an approved one stops being used)."""
+    await _review(learning_id, "rejected", by)
 
 
 def main() -> None:

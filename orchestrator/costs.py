@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
@@ -58,12 +59,12 @@ class PriceTable(BaseModel):
     models: dict[str, ModelPrice]
 
     def price_of(self, model: str) -> ModelPrice | None:
-        """The row for a model name, or for its dated snapshot ('claude-sonnet-4-5-20250929' is
-        'claude-sonnet-4-5'): the longest listed name the given one starts with."""
+        """The row for a model name, or for a dated snapshot of it ('claude-sonnet-4-5-20250929',
+        'gpt-5.1-2025-11-13'); another model sharing a prefix ('gpt-5.1-mini') is not priced as this one."""
         if model in self.models:
             return self.models[model]
-        prefixes = [name for name in self.models if model.startswith(f"{name}-")]
-        return self.models[max(prefixes, key=len)] if prefixes else None
+        snapshot = re.fullmatch(r"(.+)-(\d{8}|\d{4}-\d{2}-\d{2})", model)
+        return self.models.get(snapshot.group(1)) if snapshot else None
 
     def missing(self, models: set[str]) -> list[str]:
         return sorted(name for name in models if self.price_of(name) is None)

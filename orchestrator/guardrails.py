@@ -654,8 +654,9 @@ def _promises(facts: ReplyFacts) -> Verdict:
         if _any(_FREE, [lowered]) and "free" not in evidence and "бесплат" not in evidence:
             return Verdict(("output:promise",), f"something free: {sentence.strip()[:120]!r}", "rules")
         if committed and _any(_REFUND, [lowered]):
-            if facts.category not in ("damaged_item", "payment_issue"):
-                return Verdict(("output:promise",), f"a refund outside damage and payment cases: "
+            # Refunds are policy for damage and payment cases; elsewhere only what this turn's passages say.
+            if facts.category not in ("damaged_item", "payment_issue") and not _any(_REFUND, [evidence]):
+                return Verdict(("output:promise",), f"a refund no policy or passage backs: "
                                                     f"{sentence.strip()[:120]!r}", "rules")
             if _any(_SOON, [lowered]):
                 return Verdict(("output:promise",), "a refund sooner than the policy's 5-10 business days", "rules")

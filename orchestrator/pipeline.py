@@ -184,6 +184,8 @@ class Pipeline:
             customer_id, asked = await self._identify(request, routing, state, text, language)
             if customer_id is None:
                 return TurnOutcome(category, routing, asked), None
+            if not state.get("language_from_text"):
+                language = state["language"] = (await scope.customer_memory(conn, customer_id)).language or language
             deferred = state.pop("deferred", None)
             if deferred:  # the customer gave their e-mail; now do what they first asked for
                 text, category = deferred["text"], Category(deferred["category"])

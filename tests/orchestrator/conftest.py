@@ -32,8 +32,9 @@ class Platform:
 
     async def send(self, conversation: str, text: str | None = None, *, button: str | None = None,
                    email: str | None = None, message_id: str | None = None, **extra: Any) -> TurnResponse:
+        contact = extra.pop("contact", {"email": email})
         request = TurnRequest(conversation_id=conversation, message_id=message_id or f"m{next(self._ids)}",
-                              text=text, button_value=button, contact={"email": email}, **extra)
+                              text=text, button_value=button, contact=contact, **extra)
         return await self.pipeline.run(request)
 
     async def customer(self, offset: int = 0, *, frequency: str = "monthly") -> dict[str, Any]:
