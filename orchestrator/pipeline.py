@@ -114,6 +114,9 @@ class Pipeline:
     async def run(self, request: TurnRequest) -> TurnResponse:
         started = time.perf_counter()
         async with self.pool.connection() as conn:
+            # Each statement commits at once: the next turn, waiting on the lock, must see this one's rows the moment
+            # the lock is released (in a transaction they would commit only after it, and a retry would run twice).
+            await conn.set_autocommit(True)
             await store.lock_conversation(conn, request.conversation_id)
             try:
                 incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
