@@ -40,7 +40,7 @@ def run_all(out_dir: Path, quick: bool, only: list[str] | None, console: Console
             result = subprocess.run([sys.executable, "-m", f"bench.{module}", *(short if quick else full), "--json",
                                      handle.name], capture_output=True, text=True)
             (out_dir / f"{module}.log").write_text(result.stdout + result.stderr)
-            if result.returncode != 0 or not Path(handle.name).stat().st_size:
+            if not Path(handle.name).stat().st_size:  # a bench that missed its target still reports figures
                 last = (result.stderr.strip().splitlines() or ["no output"])[-1]
                 console.print(f"  [red]failed[/] ({last[:160]}); log: {out_dir / f'{module}.log'}")
                 continue

@@ -29,6 +29,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from bench.figures import Figure, write_json
 from bridge.webhook import sign
 from schemas.services import WEBHOOK_PATH
 from servers.common.loopback import free_port
@@ -149,7 +150,7 @@ async def _check_jobs(db_url: str, distinct: int) -> dict:
     return {"jobs": jobs, "lost": max(0, distinct - bench_jobs), "duplicated": jobs - distinct_keys}
 
 
-async def main(rate: float, seconds: float) -> int:
+async def main(rate: float, seconds: float, json_path: Path | None = None) -> int:
     console = Console()
     with throwaway_embedded(prefix="levhaolam-bench-bridge-") as db_url:
         async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
@@ -178,6 +179,11 @@ async def main(rate: float, seconds: float) -> int:
         table.add_row(key, str(value))
     console.print(table)
     print(json.dumps(result))
+    write_json(json_path, [
+        Figure("bridge", f"webhook ack p50 at {rate:g} req/s", result["p50_ms"], "ms"),
+        Figure("bridge", f"webhook ack p99 at {rate:g} req/s", result["p99_ms"], "ms", TARGET_P99_MS),
+        Figure("bridge", "jobs lost", result["lost"], "jobs", 0),
+        Figure("bridge", "jobs duplicated", result["duplicated"], "jobs", 0)])
     ok = result["lost"] == 0 and result["duplicated"] == 0 and result["p99_ms"] < TARGET_P99_MS
     console.print(f"target p99 < {TARGET_P99_MS:g} ms, zero lost or duplicated jobs: "
                   f"{'[green]met[/]' if ok else '[red]NOT met[/]'}")
@@ -188,5 +194,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.rate, args.seconds)))
+    sys.exit(asyncio.run(main(args.rate, args.seconds, args.json)))
