@@ -19,30 +19,32 @@ from rich.table import Table
 
 from bench.figures import Figure, read_json
 
-# (module, arguments for a full run, arguments for --quick)
-BENCHES: list[tuple[str, list[str], list[str]]] = [
-    ("orchestrator_turn", ["--turns", "60"], ["--turns", "20"]),
-    ("mcp_latency", ["--calls", "50"], ["--calls", "10"]),
-    ("bridge_webhook", [], ["--seconds", "5"]),
-    ("knowledge_search", [], ["--passages", "2000", "--calls", "50"]),
-    ("analytics_queries", [], ["--runs", "3"]),
+# (label, module, arguments for a full run, arguments for --quick)
+BENCHES: list[tuple[str, str, list[str], list[str]]] = [
+    ("router", "router", [], []),
+    ("orchestrator 1x", "orchestrator_turn", ["--turns", "60"], ["--turns", "20"]),
+    ("orchestrator 10x", "orchestrator_turn", ["--turns", "40", "--scale", "10"], ["--turns", "10", "--scale", "10"]),
+    ("mcp", "mcp_latency", ["--calls", "50"], ["--calls", "10"]),
+    ("bridge", "bridge_webhook", [], ["--seconds", "5"]),
+    ("knowledge", "knowledge_search", [], ["--passages", "2000", "--calls", "50"]),
+    ("analytics", "analytics_queries", [], ["--runs", "3"]),
 ]
 
 
 def run_all(out_dir: Path, quick: bool, only: list[str] | None, console: Console) -> list[Figure]:
     figures: list[Figure] = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    for module, full, short in BENCHES:
-        if only and module not in only:
+    for label, module, full, short in BENCHES:
+        if only and module not in only and label not in only:
             continue
-        console.print(f"[bold]bench.{module}[/] ...")
+        console.print(f"[bold]{label}[/] (bench.{module}) ...")
         with tempfile.NamedTemporaryFile(suffix=".json") as handle:
             result = subprocess.run([sys.executable, "-m", f"bench.{module}", *(short if quick else full), "--json",
                                      handle.name], capture_output=True, text=True)
-            (out_dir / f"{module}.log").write_text(result.stdout + result.stderr)
+            (out_dir / f"{label.replace(' ', '-')}.log").write_text(result.stdout + result.stderr)
             if not Path(handle.name).stat().st_size:  # a bench that missed its target still reports figures
                 last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-                console.print(f"  [red]failed[/] ({last[:160]}); log: {out_dir / f'{module}.log'}")
+                console.print(f"  [red]failed[/] ({last[:160]}); log: {out_dir / f"{label.replace(' ', '-')}.log"}")
                 continue
             figures += read_json(Path(handle.name))
     (out_dir / "results.json").write_text(json.dumps([asdict(f) | {"met": f.met} for f in figures], indent=2))

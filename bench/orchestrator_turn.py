@@ -98,7 +98,7 @@ async def _turn(pipeline: Pipeline, email: str) -> float:
     return elapsed
 
 
-async def run(turns: int, json_path: Path | None = None) -> None:
+async def run(turns: int, json_path: Path | None = None, scale: int = 1) -> None:
     console = Console(width=140)
     os.environ.pop("DATABASE_URL", None)
     router = OfflineRouting()
@@ -112,7 +112,8 @@ async def run(turns: int, json_path: Path | None = None) -> None:
     with throwaway_embedded(prefix="levhaolam-bench-") as url:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             await migrate(conn)
-            await seed(conn, SeedConfig())
+            base = SeedConfig()
+            await seed(conn, SeedConfig(customers=base.customers * scale, tickets=base.tickets * scale))
         settings = Settings(_env_file=None, DATABASE_URL=url, LEVHAOLAM_JWT_SECRET=SECRET)
         emails = await _emails(url, turns * 2 + 40)
         async with contextlib.AsyncExitStack() as stack:
@@ -149,20 +150,21 @@ async def run(turns: int, json_path: Path | None = None) -> None:
     console.print(f"8 concurrent conversations: {slow} {slow_tps:.0f} turns/s, {fast} {fast_tps:.0f} turns/s "
                   f"({fast_tps / slow_tps:.2f}x).")
     write_json(json_path, [
-        Figure("orchestrator", "offline router, p50", statistics.median(route_ms), "ms", 10),
-        Figure("orchestrator", "turn with 3 MCP calls, p50", statistics.median(pooled_ms), "ms", 25),
-        Figure("orchestrator", "turn with 3 MCP calls, p95", percentile(pooled_ms, 95), "ms"),
-        Figure("orchestrator", "reconnecting per turn vs pooled", ratio, "x"),
+        Figure("orchestrator", "offline router, p50", statistics.median(route_ms), "ms", 10, scale=f"{scale}x"),
+        Figure("orchestrator", "turn with 3 MCP calls, p50", statistics.median(pooled_ms), "ms", 25, scale=f"{scale}x"),
+        Figure("orchestrator", "turn with 3 MCP calls, p95", percentile(pooled_ms, 95), "ms", scale=f"{scale}x"),
+        Figure("orchestrator", "reconnecting per turn vs pooled", ratio, "x", scale=f"{scale}x"),
         Figure("orchestrator", "8 concurrent turns: pool of 4 vs 1 connection", fast_tps / slow_tps, "x",
-               lower_is_better=False)])
+               lower_is_better=False, scale=f"{scale}x")])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
+    parser.add_argument("--scale", type=int, default=1, help="demo data size: N times the default seed")
     args = parser.parse_args()
-    asyncio.run(run(args.turns, args.json))
+    asyncio.run(run(args.turns, args.json, args.scale))
 
 
 if __name__ == "__main__":
