@@ -38,13 +38,14 @@ def run_all(out_dir: Path, quick: bool, only: list[str] | None, console: Console
         if only and module not in only and label not in only:
             continue
         console.print(f"[bold]{label}[/] (bench.{module}) ...")
+        log = out_dir / f"{label.replace(' ', '-')}.log"
         with tempfile.NamedTemporaryFile(suffix=".json") as handle:
             result = subprocess.run([sys.executable, "-m", f"bench.{module}", *(short if quick else full), "--json",
                                      handle.name], capture_output=True, text=True)
-            (out_dir / f"{label.replace(' ', '-')}.log").write_text(result.stdout + result.stderr)
+            log.write_text(result.stdout + result.stderr)
             if not Path(handle.name).stat().st_size:  # a bench that missed its target still reports figures
                 last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-                console.print(f"  [red]failed[/] ({last[:160]}); log: {out_dir / f"{label.replace(' ', '-')}.log"}")
+                console.print(f"  [red]failed[/] ({last[:160]}); log: {log}")
                 continue
             figures += read_json(Path(handle.name))
     (out_dir / "results.json").write_text(json.dumps([asdict(f) | {"met": f.met} for f in figures], indent=2))
