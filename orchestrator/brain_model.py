@@ -118,4 +118,7 @@ class ModelBrain:
             return BrainReply(say("holding", turn.language), gave_up="model_no_answer", model=self.model_name)
         offered = [offer for tool, output in outputs if tool == "get_retention_offers"
                    for offer in _json(output).get("offers", []) if isinstance(offer, dict)]
-        return BrainReply(text, model=self.model_name, free_text=True, offers_made=offers_mentioned(text, offered))
+        made = offers_mentioned(text, offered)
+        # Once an offer is on the table the conversation is in retention mode: its next turns use the retention model.
+        return BrainReply(text, model=self.model_name, free_text=True, offers_made=made,
+                          remember={"retention_offered": True} if made else {})
