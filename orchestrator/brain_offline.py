@@ -40,7 +40,8 @@ def _yes_no(language: str) -> list[Button]:
 
 async def _answer_from_knowledge(turn: BrainInput, namespace: str | None = None) -> str | None:
     found = await turn.tools.call("search_knowledge", query=turn.text[:500],
-                                  namespace=namespace or turn.config.knowledge_namespace, k=3)
+                                  namespace=namespace or turn.config.knowledge_namespace, k=3,
+                                  language=turn.language)
     passages = found.data.get("passages", []) if found.ok else []
     if not passages or passages[0]["score"] < MIN_PASSAGE_SCORE:
         return None

@@ -24,11 +24,13 @@ class Passage(BaseModel):
     score: float = Field(description="Reciprocal-rank-fusion score of the vector and full-text rankings")
     vector_rank: int | None = Field(default=None, description="Rank among vector matches (1 = closest)")
     text_rank: int | None = Field(default=None, description="Rank among full-text matches")
+    language: str = Field(default="en", description="Language of the passage (a translation of the English FAQ)")
 
 
 class SearchResult(BaseModel):
     query: str
     namespace: str
+    language: str = Field(default="en", description="The language searched first (English fills the rest)")
     passages: list[Passage]
 
 

@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from schemas.categories import Category
 from schemas.knowledge import AREA_NAMESPACES, examples_namespace
+from schemas.languages import DEFAULT_LANGUAGE, LANGUAGES
 from servers.knowledge.chunking import Chunk, DocumentError, read_document
 from servers.knowledge.embeddings import Embedder
 from servers.knowledge.redaction import KnownPersonalData, known_personal_data, redact
@@ -67,8 +68,13 @@ def _source_name(path: Path) -> str:
         return str(resolved)
 
 
+def language_of(path: Path) -> str:
+    """A translation lives in a folder named by its language (docs/help-center/es/faq.md); the rest is English."""
+    return path.parent.name if path.parent.name in LANGUAGES else DEFAULT_LANGUAGE
+
+
 async def _replace(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Embedder, namespace: str,
-                   source: str, chunks: list[Chunk]) -> tuple[int, int, list[int]]:
+                   source: str, chunks: list[Chunk], language: str = DEFAULT_LANGUAGE) -> tuple[int, int, list[int]]:
     """Swap the passages of one source inside the caller's transaction: (inserted, duplicates, old ids)."""
     cur = await conn.execute("DELETE FROM knowledge_chunks WHERE namespace = %s AND source = %s RETURNING id",
                              (namespace, source))
@@ -77,9 +83,11 @@ async def _replace(conn: psycopg.AsyncConnection, store: VectorStore, embedder: 
     inserted: list[tuple[int, list[float]]] = []
     for index, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
         cur = await conn.execute(
-            "INSERT INTO knowledge_chunks (namespace, source, chunk_index, title, content, content_hash, metadata) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (namespace, content_hash) DO NOTHING RETURNING id",
-            (namespace, source, index, chunk.title, chunk.content, chunk.content_hash, Jsonb(chunk.metadata)))
+            "INSERT INTO knowledge_chunks (namespace, source, chunk_index, title, content, content_hash, metadata, "
+            "language) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (namespace, content_hash) DO NOTHING "
+            "RETURNING id",
+            (namespace, source, index, chunk.title, chunk.content, chunk.content_hash, Jsonb(chunk.metadata),
+             language))
         row = await cur.fetchone()
         if row is not None:
             inserted.append((row[0], vector))
@@ -106,7 +114,8 @@ async def ingest_file(pool: AsyncConnectionPool, store: VectorStore, embedder: E
         if row is not None and row[0] == file_hash:
             return FileReport(source, "unchanged", target)
         async with conn.transaction():
-            inserted, duplicates, old_ids = await _replace(conn, store, embedder, target, source, chunks)
+            inserted, duplicates, old_ids = await _replace(conn, store, embedder, target, source, chunks,
+                                                           language_of(path))
             await conn.execute(
                 "INSERT INTO knowledge_sources (namespace, source, file_hash, chunks) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (namespace, source) DO UPDATE SET file_hash = excluded.file_hash, "

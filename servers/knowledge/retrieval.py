@@ -6,12 +6,14 @@ search misses paraphrases. Reciprocal rank fusion needs no score calibration bet
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import psycopg
 from psycopg.rows import dict_row
 
 from schemas.knowledge import Passage
+from schemas.languages import DEFAULT_LANGUAGE, LANGUAGES
 from servers.knowledge.embeddings import Embedder
 from servers.knowledge.stores import VectorStore
 
@@ -20,36 +22,68 @@ RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the v
 TEXT_WEIGHT = 0.3  # full text matches any word of a question, so it is noisier; 0.3 measured best on the eval set
 
 
-# The query's words become lexemes as the passages' did (to_tsvector 'english'), then an OR of them. Each lexeme
+# The query's words become lexemes as the passages' did (to_tsvector with the language's configuration, migration
+# 0014: English when no language is given), then an OR of them. Each lexeme
 # reaches to_tsquery inside quotes (backslashes and quotes doubled), where nothing is an operator: the URL lexeme
 # "/wiki/special:search" is text, not a word with a weight, and "!", "&", "<->", ":*" are plain characters.
 # Quoting changes nothing else, so ordinary questions rank exactly as before. Without any word the query is NULL,
 # which matches nothing.
 _OR_OF_LEXEMES = (
-    r"SELECT to_tsquery('english', string_agg('''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || '''', "
-    "' | ')) AS q FROM unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS lexeme"
+    r"SELECT to_tsquery(knowledge_ts_config(%(lang)s), string_agg('''' || replace(replace(lexeme, '\', '\\'), "
+    r"'''', '''''') || '''', ' | ')) AS q "
+    "FROM unnest(tsvector_to_array(to_tsvector(knowledge_ts_config(%(lang)s), %(q)s))) AS lexeme"
 )
 
 
-async def text_search(conn: psycopg.AsyncConnection, namespace: str, query: str, k: int) -> list[tuple[int, float]]:
+def _namespaces(namespace: str | Sequence[str]) -> list[str]:
+    return [namespace] if isinstance(namespace, str) else list(namespace)
+
+
+async def text_search(conn: psycopg.AsyncConnection, namespace: str | Sequence[str], query: str, k: int,
+                      language: str | None = None) -> list[tuple[int, float]]:
     # Any of the query's words may match (OR), ranked by cover density: questions rarely share every word.
+    # language None: passages of every language, the query parsed as English (how search worked before 0014).
     cur = await conn.execute(
         f"WITH q AS ({_OR_OF_LEXEMES}) "
         "SELECT c.id, ts_rank(c.tsv, q.q, 1) AS rank FROM knowledge_chunks c, q "
-        "WHERE c.namespace = %(ns)s AND c.tsv @@ q.q ORDER BY rank DESC, c.id LIMIT %(k)s",
-        {"q": query, "ns": namespace, "k": k})
+        "WHERE c.namespace = ANY(%(ns)s) AND (%(lang)s::text IS NULL OR c.language = %(lang)s) AND c.tsv @@ q.q "
+        "ORDER BY rank DESC, c.id LIMIT %(k)s",
+        {"q": query, "ns": _namespaces(namespace), "lang": language, "k": k})
     return [(int(r[0]), float(r[1])) for r in await cur.fetchall()]
 
 
-async def search(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Embedder, namespace: str, query: str,
-                 k: int, mode: Mode = "hybrid", text_weight: float = TEXT_WEIGHT) -> list[Passage]:
+async def search(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Embedder,
+                 namespace: str | Sequence[str], query: str, k: int, mode: Mode = "hybrid",
+                 text_weight: float = TEXT_WEIGHT, language: str = DEFAULT_LANGUAGE) -> list[Passage]:
+    """The k best passages of the namespace(s) in `language`; English fills the rest where that language has
+    fewer passages (a file not translated yet, a language without a translation)."""
+    namespaces = _namespaces(namespace)
+    found = await _search_language(conn, store, embedder, namespaces, query, k, mode, text_weight, language)
+    if len(found) < k and language != DEFAULT_LANGUAGE:
+        found += (await _search_language(conn, store, embedder, namespaces, query, k, mode, text_weight,
+                                         DEFAULT_LANGUAGE))[:k - len(found)]
+    return found
+
+
+async def _search_language(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Embedder,
+                           namespaces: list[str], query: str, k: int, mode: Mode, text_weight: float,
+                           language: str) -> list[Passage]:
     candidates = max(20, 4 * k)
     vector_hits: list[tuple[int, float]] = []
     text_hits: list[tuple[int, float]] = []
     if mode in ("hybrid", "vector"):
-        vector_hits = await store.search(conn, namespace, (await embedder.embed([query]))[0], candidates)
+        vector = (await embedder.embed([query]))[0]
+        # Stores filter by namespace only: ask for every language's share and keep this language's below.
+        # Cosine similarities share one scale across namespaces, so several namespaces merge by score.
+        for ns in namespaces:
+            vector_hits += await store.search(conn, ns, vector, candidates * len(LANGUAGES))
+        vector_hits.sort(key=lambda hit: -hit[1])
+        cur = await conn.execute("SELECT id FROM knowledge_chunks WHERE id = ANY(%s) AND language = %s",
+                                 ([cid for cid, _ in vector_hits], language))
+        in_language = {r[0] for r in await cur.fetchall()}
+        vector_hits = [hit for hit in vector_hits if hit[0] in in_language][:candidates]
     if mode in ("hybrid", "text"):
-        text_hits = await text_search(conn, namespace, query, candidates)
+        text_hits = await text_search(conn, namespaces, query, candidates, language)
     vector_rank = {cid: rank for rank, (cid, _) in enumerate(vector_hits, start=1)}
     text_rank = {cid: rank for rank, (cid, _) in enumerate(text_hits, start=1)}
     weighted = ((vector_rank, 1.0), (text_rank, text_weight if mode == "hybrid" else 1.0))
@@ -59,9 +93,9 @@ async def search(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Em
     if not best:
         return []
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute("SELECT id, namespace, source, title, content FROM knowledge_chunks WHERE id = ANY(%s)",
-                      (best,))
+    await cur.execute("SELECT id, namespace, source, title, content, language FROM knowledge_chunks "
+                      "WHERE id = ANY(%s)", (best,))
     rows = {r["id"]: r for r in await cur.fetchall()}
     return [Passage(id=cid, namespace=rows[cid]["namespace"], source=rows[cid]["source"], title=rows[cid]["title"],
                     content=rows[cid]["content"], score=round(fused[cid], 6), vector_rank=vector_rank.get(cid),
-                    text_rank=text_rank.get(cid)) for cid in best if cid in rows]
+                    text_rank=text_rank.get(cid), language=rows[cid]["language"]) for cid in best if cid in rows]

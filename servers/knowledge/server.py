@@ -21,6 +21,7 @@ from schemas.knowledge import (
     SearchResult,
     examples_namespace,
 )
+from schemas.languages import LANGUAGES, detect_language
 from schemas.settings import Settings
 from servers.common.app import READ_ONLY, Transport, create_server
 from servers.common.errors import ToolFailure, invalid
@@ -32,10 +33,12 @@ from servers.knowledge.ingest import valid_namespace
 from servers.knowledge.stores import VectorStore, vector_store_for
 
 INSTRUCTIONS = """Lev Haolam's knowledge: search_knowledge for FAQ and policy passages (namespaces: faq, shipping,
-retention, damage, payments, subscription), get_examples for the best past answers of a category (few-shot),
-get_category_instructions for the rules in force. Answer only from what these return."""
+retention, damage, payments, subscription, or all of them; in en, es, de, ru, he, fr), get_examples for the best
+past answers of a category (few-shot), get_category_instructions for the rules in force. Answer only from what these
+return."""
 
 MAX_QUERY_CHARS = 2000
+ALL = "all"  # every FAQ namespace: staff in Claude Desktop do not know which one holds the answer
 Query = Annotated[
     str, Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The customer's question or keywords")
 ]
@@ -51,17 +54,25 @@ def _clean(query: str) -> str:
 
 def make_tools(store: VectorStore, embedder: Embedder) -> list:
     async def search_knowledge(query: Query, ctx: Context, namespace: Annotated[str, Field(
-            description="faq, shipping, retention, damage, payments or subscription")] = "faq", k: K = 5
-                               ) -> SearchResult:
+            description="faq, shipping, retention, damage, payments, subscription, or all (every one of them)"
+            )] = "faq", k: K = 5, language: Annotated[str | None, Field(
+            description="The customer's language (en, es, de, ru, he, fr): its translation is searched first, "
+                        "English fills the rest; detected from the query when omitted")] = None) -> SearchResult:
         """Passages that answer a question, best first, with score and source (hybrid: meaning + exact words).
         Quote them; do not answer beyond them."""
-        if namespace not in AREA_NAMESPACES:
+        if namespace != ALL and namespace not in AREA_NAMESPACES:
             raise ToolFailure(ErrorCode.NOT_FOUND, f"unknown namespace {namespace!r}; namespaces: "
-                              f"{', '.join(AREA_NAMESPACES)} (examples come from get_examples)", "namespace")
+                              f"{', '.join(AREA_NAMESPACES)} or {ALL} (examples come from get_examples)",
+                              "namespace")
         text = _clean(query)
+        # A language without a translation (Italian, say) is searched in English rather than refused: the
+        # customer still gets the facts, and the answer is written in their language by whoever quotes them.
+        wanted = (language or detect_language(text)).lower()
+        searched = wanted if wanted in LANGUAGES else "en"
         async with runtime_of(ctx).pool.connection() as conn:
-            passages = await retrieval.search(conn, store, embedder, namespace, text, k)
-        return SearchResult(query=text, namespace=namespace, passages=passages)
+            passages = await retrieval.search(conn, store, embedder, AREA_NAMESPACES if namespace == ALL else namespace,
+                                              text, k, language=searched)
+        return SearchResult(query=text, namespace=namespace, language=searched, passages=passages)
 
     async def get_examples(category: Annotated[Category, Field(description="The support category")], query: Query,
                            ctx: Context, k: K = 3) -> ExampleList:
