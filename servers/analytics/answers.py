@@ -1,4 +1,5 @@
-"""Turning a vetted query's result into an answer: the key figure and one plain sentence."""
+"""Turning a vetted query's result into an answer: the key figure, and a sentence that starts with the
+interpretation ("Tickets with urgency critical, the last 30 days: 4.") so a misreading shows at once."""
 
 from __future__ import annotations
 
@@ -10,121 +11,177 @@ from servers.analytics.offline import QueryChoice
 
 CANNOT = "I can't answer that reliably"
 
+UNITS = {"pct": "%", "minutes": " minutes", "hours": " hours", "seconds": " seconds", "days": " days", "ms": " ms"}
+
+
+class NoFigure(Exception):
+    """The result holds no figure for the question (e.g. an average over no rated ticket); the message says so."""
+
 
 def key_figure(choice: QueryChoice, result: QueryResult) -> KeyFigure | None:
-    rows = records(result)
-    if not rows:
+    """The figure the question asks for, or None when the result holds none (see `figure_or_reason`)."""
+    try:
+        return figure_or_reason(choice, result)
+    except NoFigure:
         return None
+
+
+def figure_or_reason(choice: QueryChoice, result: QueryResult) -> KeyFigure:
+    rows = records(result)
     how, _, rest = choice.key.partition(":")
+    value: Any
     if how == "first":
-        value = rows[0][rest]
-        label = rest
+        if not rows:
+            if choice.zero_when_missing:
+                return KeyFigure(label=rest, value=0)
+            raise NoFigure("no row matched")
+        value, label = rows[0][rest], rest
     elif how == "sum":
         value = round(sum(float(r[rest] or 0) for r in rows), 2)
         label = f"total {rest}"
+    elif how == "count":
+        value, label = len(rows), f"number of {rest}s"
     elif how == "avg":
+        if not rows:
+            raise NoFigure("there were no tickets in that period")
         value = round(sum(float(r[rest] or 0) for r in rows) / len(rows), 1)
         label = f"average {rest}"
-    elif how == "max":
+    elif how in ("max", "min", "top", "bottom"):
         column, label_column = rest.split(":")
-        value = max(rows, key=lambda r: r[column] or 0)[label_column]
-        label = f"{label_column} with the most {column}"
-    else:  # row:field=value:column
+        ranked = [r for r in rows if r[column] is not None and r[label_column] != "all"]
+        if not ranked:
+            raise NoFigure("no group had a value for that")
+        best = max if how in ("max", "top") else min
+        # Ties go to the first label in alphabetical order, as ORDER BY <figure>, <label> would.
+        target = best(float(r[column]) for r in ranked)
+        value = min(str(r[label_column]) for r in ranked if float(r[column]) == target)
+        label = f"{label_column} with the {'most' if how in ('max', 'top') else 'least'} {column}"
+    elif how == "complement":
+        if not rows or rows[0][rest] is None:
+            raise NoFigure("there were no tickets in that period")
+        value, label = round(100 - float(rows[0][rest]), 1), f"100 - {rest}"
+    elif how == "share":
         selector, column = rest.rsplit(":", 1)
         field, wanted = selector.split("=")
-        match = next((r for r in rows if str(r[field]) == wanted), None)
-        if match is None:
-            return None
-        value, label = match[column], f"{column} ({field} {wanted})"
+        total = sum(float(r[column] or 0) for r in rows if r[field] != "all")
+        if not total:
+            raise NoFigure("there were no tickets in that period")
+        part = sum(float(r[column] or 0) for r in rows if str(r[field]) in wanted.split("|"))
+        value, label = round(100.0 * part / total, 1), f"share of {column} ({field} {wanted})"
+    elif how in ("rows", "row"):
+        selector, column = rest.rsplit(":", 1)
+        field, wanted = selector.split("=")
+        matching = [r for r in rows if str(r[field]) in wanted.split("|")]
+        if not matching:
+            if choice.zero_when_missing:
+                return KeyFigure(label=f"{column} ({field} {wanted})", value=0)
+            raise NoFigure("no row matched")
+        if how == "row":
+            value = matching[0][column]
+        else:
+            value = round(sum(float(r[column] or 0) for r in matching), 1)
+        label = f"{column} ({field} {wanted})"
+    elif how in ("diff", "change"):
+        column, first, second = rest.split(":")
+        a, b = (_row_value(rows, selector, column) for selector in (first, second))
+        if how == "diff":
+            value, label = a - b, f"{column} difference"
+        else:
+            if not a:
+                raise NoFigure(f"the first period had no {column.replace('_', ' ')}, so there is no percentage change")
+            value, label = round(100.0 * (b - a) / a, 1), f"{column} change in percent"
+    else:
+        raise ValueError(f"unknown key {choice.key!r}")
     if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer() and how in ("sum",) and "cost" not in rest:
+        raise NoFigure("there was nothing to measure (for an average: no ticket with a value)")
+    if isinstance(value, int | float) and choice.scale != 1.0:
+        value = round(float(value) * choice.scale, 2)
+    if isinstance(value, float) and value.is_integer() and choice.kind == "count":
         value = int(value)
     return KeyFigure(label=label, value=value)
 
 
-def _fmt(value: Any) -> str:
+def _row_value(rows: list[dict[str, Any]], selector: str, column: str) -> float:
+    field, wanted = selector.split("=")
+    match = next((r for r in rows if str(r[field]) == wanted), None)
+    return float(match[column] or 0) if match else 0.0
+
+
+def fmt(value: Any, kind: str = "") -> str:
+    if kind == "money" and isinstance(value, int | float):
+        return f"${value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 0.1 else f"${value:,.2f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
-    return str(value).replace("_", " ")
+        text = f"{value:,}"
+    elif isinstance(value, float):
+        text = f"{value:,.4f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
+    else:
+        text = str(value).replace("_", " ")
+    return text + UNITS.get(kind, "")
 
 
 def sentence(choice: QueryChoice, figure: KeyFigure, result: QueryResult) -> str:
+    """'<interpretation>: <figure><context>.'"""
     rows = records(result)
     first = rows[0] if rows else {}
-    v = _fmt(figure.value)
-    when = choice.period.label if choice.period else ""
-    scope = "".join(f" in {value.replace('_', ' ')}" for value in choice.filters.values())
-    phrases = {
-        "ticket_count": lambda: f"{v} tickets{scope} {when}.",
-        "ai_handled_count": lambda: (
-            f"AI alone answered {v}% of answered tickets{scope} {when} "
-            f"({_fmt(first.get('ai_handled'))} of {_fmt(first.get('answered'))})."
-            if figure.label == "ai_share_pct"
-            else f"AI handled {v} tickets alone{scope} {when}, {_fmt(first.get('ai_share_pct'))}% of the "
-            f"{_fmt(first.get('answered'))} answered."
-        ),
-        "resolution_rate": lambda: (
-            f"Resolution rate{scope} {when}: {v}% ({_fmt(first.get('drafts_created'))} drafts created "
-            f"of {_fmt(first.get('ai_answered'))} AI answers)."
-        ),
-        "funnel": lambda: (
-            "Funnel "
-            + when
-            + ": "
-            + ", ".join(f"{r['stage'].replace('_', ' ')} {_fmt(r['tickets'])}" for r in rows)
-            + "."
-        ),
-        "stuck_tickets": lambda: (
-            f"{v} tickets are stuck ("
-            + ", ".join(f"{_fmt(r['tickets'])} {r['status'].replace('_', ' ')}" for r in rows)
-            + ")."
-        ),
-        "response_times": lambda: (
-            f"Median first response {when}: {v} minutes ({figure.label.split('(')[1].rstrip(')')})."
-        ),
-        "week_over_week": lambda: (
-            "This week so far vs the same days last week: "
-            + "; ".join(
-                f"{r['metric'].replace('_', ' ')} {_fmt(r['this_week'])} vs "
-                f"{_fmt(r['last_week'])} ({_fmt(r['change_pct'])}%)"
-                for r in rows
-            )
-            + "."
-        ),
-        "category_problems": lambda: (
-            f"The most problematic category {when} is {v}: escalations "
-            f"{_fmt(first.get('escalation_pct'))}%, low ratings {_fmt(first.get('low_rating_pct'))}%, "
-            f"AI worse than human {_fmt(first.get('human_better_pct'))}%."
-        ),
-        "csat": lambda: f"Average rating{scope} {when}: {v} of 5 ({_fmt(first.get('rated'))} rated tickets).",
-        "ai_cost": lambda: (
-            f"AI answers cost ${v} {when} (" + ", ".join(f"{r['ai_model']} ${_fmt(r['cost_usd'])}" for r in rows) + ")."
-        ),
-        "agent_task_failures": lambda: (
-            f"{v} agent tasks failed {when}; highest failure rate: "
-            f"{first.get('task_type', '-')} ({_fmt(first.get('failure_pct'))}%)."
-        ),
-        "ai_vs_human": lambda: (
-            f"{when.capitalize()}: "
-            + ", ".join(
-                f"{r['handled_by'].replace('_', ' ')} {_fmt(r['tickets'])} ({_fmt(r['share_pct'])}%)" for r in rows
-            )
-            + "."
-        ),
-        "daily_volume": lambda: (
-            f"The busiest day {when} was {v}."
-            if figure.label.startswith("day")
-            else f"{v} tickets a day on average {when}."
-        ),
-        "tickets_by_channel": lambda: (
-            f"Top channel {when}: {v} ({_fmt(first.get('tickets'))} tickets, {_fmt(first.get('share_pct'))}%)."
-        ),
-        "tickets_by_category": lambda: (
-            f"Top category {when}: {v} ({_fmt(first.get('tickets'))} tickets, {_fmt(first.get('share_pct'))}%)."
-        ),
-    }
-    # Lazy: each phrase reads the columns of its own query only.
-    return " ".join(phrases[choice.query]().split())
+    value = fmt(figure.value, choice.kind)
+    detail = choice.detail
+    extra = ""
+    if detail == "ai_handled" and first:
+        extra = f" ({fmt(first.get('ai_share_pct'))}% of the {fmt(first.get('answered'))} answered)"
+    elif detail == "resolution" and first:
+        extra = f" ({fmt(first.get('drafts_created'))} drafts created of {fmt(first.get('ai_answered'))} AI answers)"
+    elif detail == "csat" and first:
+        extra = f" of 5 ({fmt(first.get('rated'))} rated tickets)"
+    elif detail == "avg_rating" and first:
+        extra = f" of 5 ({fmt(first.get('rated'))} rated tickets)"
+    elif detail == "cost" and rows:
+        extra = " (" + ", ".join(f"{r['ai_model']} {fmt(r['cost_usd'], 'money')}" for r in rows) + ")"
+    elif detail == "problems" and first:
+        extra = (f" (escalations {fmt(first.get('escalation_pct'))}%, low ratings {fmt(first.get('low_rating_pct'))}%,"
+                 f" AI worse than human {fmt(first.get('human_better_pct'))}%)")
+    elif detail == "who" and rows:
+        value = ", ".join(f"{r['handled_by'].replace('_', ' ')} {fmt(r['tickets'])} ({fmt(r['share_pct'])}%)"
+                          for r in rows)
+    elif detail == "funnel" and rows:
+        value = ", ".join(f"{r['stage'].replace('_', ' ')} {fmt(r['tickets'])}" for r in rows)
+    elif detail == "stuck" and rows:
+        extra = " (" + ", ".join(f"{fmt(r['tickets'])} {r['status'].replace('_', ' ')}" for r in rows) + ")"
+    elif detail == "wow" and rows:
+        extra = " (" + "; ".join(f"{r['metric'].replace('_', ' ')} {fmt(r['this_week'])} vs {fmt(r['last_week'])}"
+                                 for r in rows) + ")"
+    elif detail in ("top", "day") and rows:
+        chosen = next((r for r in rows if str(r.get("category", r.get("channel", r.get("day")))) == str(figure.value)),
+                      None)
+        if chosen is not None:
+            share = f", {fmt(chosen['share_pct'])}%" if "share_pct" in chosen else ""
+            extra = f" ({fmt(chosen['tickets'])} tickets{share})"
+    elif detail.startswith("rank:"):
+        _, column, kind = detail.split(":")
+        chosen = next((r for r in rows if str(r.get("label")) == str(figure.value)), None)
+        if chosen is not None:
+            extra = f" ({fmt(chosen[column], kind)}" + (
+                f", {fmt(chosen['tickets'])} tickets" if column != "tickets" and "tickets" in chosen else "") + ")"
+    elif detail == "share" and rows:
+        wanted = choice.key.split("=", 1)[1].rsplit(":", 1)[0].split("|")
+        total = sum(int(r.get("tickets") or 0) for r in rows)
+        part = sum(int(r.get("tickets") or 0) for r in rows if str(r.get("label")) in wanted)
+        extra = f" ({fmt(part)} of {fmt(total)})"
+    elif detail in ("diff", "change") and rows:
+        extra = " (" + ", ".join(f"{str(r['label']).replace('_', ' ')} {fmt(r['tickets'])}" for r in rows) + ")"
+    elif detail in ("ai_share_pct", "escalation_pct", "ai_edited_pct") and first:
+        column = {"ai_share_pct": "ai_handled", "escalation_pct": "human_handled", "ai_edited_pct": "ai_edited"}[detail]
+        extra = f" ({fmt(first.get(column))} of {fmt(first.get('answered'))} answered)"
+    elif detail == "rated_pct" and first:
+        extra = f" ({fmt(first.get('rated'))} of {fmt(first.get('tickets'))})"
+    elif detail in ("low_rating_pct", "high_rating_pct") and first:
+        column = "low_ratings" if detail == "low_rating_pct" else "high_ratings"
+        extra = f" ({fmt(first.get(column))} of {fmt(first.get('rated'))} rated)"
+    elif detail == "failure_pct" and first:
+        extra = f" ({fmt(first.get('failed'))} of {fmt(first.get('tasks'))} tasks)"
+    elif detail in ("median_response_minutes", "avg_response_minutes", "median_resolution_hours",
+                    "avg_resolution_hours", "avg_ai_answer_seconds", "median_ai_answer_seconds") and first:
+        over = "answered" if "response" in detail else "resolved" if "resolution" in detail else "ai_answered"
+        extra = f" (over {fmt(first.get(over))} tickets)"
+    return " ".join(f"{choice.interpretation}: {value}{extra}.".split())

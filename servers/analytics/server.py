@@ -161,16 +161,15 @@ async def make_chart(
 
 async def answer_offline(runtime: Runtime, reader: AsyncConnectionPool, question: str) -> Answer:
     choice = offline.choose(question, runtime.clock())
-    if choice is None:
-        return Answer(question=question, answered=False,
-                      answer=f"{answers.CANNOT}: it does not match a vetted query. Try asking about ticket counts, "
-                             "categories, channels, AI vs human, resolution rate, response times, stuck tickets, "
-                             "ratings or AI cost, for a period such as 'this week' or 'last month'.")
+    if isinstance(choice, offline.Refusal):
+        return Answer(question=question, answered=False, answer=f"{answers.CANNOT}: {choice.reason}.")
     result = await queries.run_saved(runtime, reader, choice.query, choice.params, max_rows=500)
-    figure = answers.key_figure(choice, result)
-    if figure is None:
-        return Answer(question=question, answered=False, answer=f"{answers.CANNOT}: there is no data for that.",
-                      query=choice.query, result=result)
+    try:
+        figure = answers.figure_or_reason(choice, result)
+    except answers.NoFigure as empty:
+        # Counts never land here (an empty count is 0); this is an average or a ranking over nothing.
+        return Answer(question=question, answered=False, query=choice.query, result=result,
+                      answer=f"{answers.CANNOT}: {choice.interpretation}: {empty}.")
     saved = context.saved_queries()[choice.query]
     chart = None
     if saved.chart and result.rows:

@@ -210,6 +210,8 @@ async def test_an_answer_carries_its_numbers_data_and_chart(analytics) -> None:
     answer = (await analytics.call_tool("ask", {"question": "Which category has the most tickets this month?"})
               ).structured_content
     assert answer["query"] == "tickets_by_category" and answer["period"] == "this month"
-    assert answer["answer"].startswith(f"Top category this month: {answer['key_figure']['value'].replace('_', ' ')} (")
+    # The answer starts with how the question was read, then the figure.
+    assert answer["answer"].startswith(
+        f"Category with the most tickets, this month: {answer['key_figure']['value'].replace('_', ' ')} (")
     assert answer["result"]["columns"] == ["category", "tickets", "share_pct"]
     assert answer["chart"]["mark"]["type"] == "bar" and answer["chart"]["encoding"]["x"]["field"] == "category"
