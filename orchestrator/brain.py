@@ -66,6 +66,7 @@ class BrainReply:
     free_text: bool = False  # written by a model or taken from a passage, not from the reviewed phrasebook
     offers_made: list[dict[str, Any]] = field(default_factory=list)  # retention offers this reply makes
     fallbacks: list[str] = field(default_factory=list)  # models that could not answer before this reply's brain
+    cost_usd: float = 0.0  # what the model calls behind this reply cost (set by the pipeline from the turn record)
 
 
 class Brain(Protocol):

@@ -25,7 +25,7 @@ from orchestrator import learning, lexicon
 from orchestrator.brain import Brain, BrainInput, BrainReply, Proposal
 from orchestrator.categories import Categories
 from orchestrator.connections import McpConnections
-from orchestrator.costs import PriceTable, TurnRecord, load_prices, recording
+from orchestrator.costs import PriceTable, TurnRecord, current_turn, load_prices, recording
 from orchestrator.gate import GateInput, decide
 from orchestrator.guardrails import PASS, Guard, ReplyFacts, Verdict
 from orchestrator.memory import MIN_TEXT_FOR_LANGUAGE, CustomerMemory, TurnFacts, recall, remember_turn
@@ -261,6 +261,8 @@ class Pipeline:
         token = self._token_for(category, customer_id, request.conversation_id)
         customer_memory = await scope.customer_memory(conn, customer_id)
         lessons = await learning.relevant(conn, category, text, language)
+        record = current_turn()
+        spent_before = record.cost(self.prices) if record else 0.0
         try:
             async with self.connections.lease(config.servers, token) as leased:
                 tools = TurnTools(leased, {tool: config.server_of(tool) for tool in config.tool_names})
@@ -271,6 +273,7 @@ class Pipeline:
         except self._errors as exc:
             log.warning("turn failed in %s: %s", category.value, type(exc).__name__)
             return BrainReply(say("trouble", language), gave_up=f"dependency_failed:{type(exc).__name__}")
+        reply.cost_usd = round(record.cost(self.prices) - spent_before, 6) if record else 0.0  # this brain's share
         if lessons and reply.model is None and reply.proposal is None and not reply.gave_up:
             # The offline playbooks cannot read a lesson; they can send what staff sent for the very same draft.
             personal = await learnings_store.personal_data(conn, customer_id) if customer_id is not None else {}
@@ -451,4 +454,4 @@ def _joined(first: BrainReply, second: BrainReply) -> BrainReply:
                       awaiting=second.awaiting or first.awaiting, remember={**first.remember, **second.remember},
                       actions_taken=first.actions_taken + second.actions_taken, model=first.model or second.model,
                       free_text=first.free_text or second.free_text, offers_made=first.offers_made + second.offers_made,
-                      fallbacks=first.fallbacks + second.fallbacks)
+                      fallbacks=first.fallbacks + second.fallbacks, cost_usd=first.cost_usd + second.cost_usd)
