@@ -43,6 +43,7 @@ from store.demo.generator import Batch, SeedConfig
 from store.demo.loader import SeedReport, existing_data, seed
 from store.errors import StoreError, first_line
 from store.migrate import migrate, status
+from store.rollups import rebuild_rollups
 
 app = typer.Typer(
     help="Lev Haolam AI support platform.",
@@ -144,6 +145,17 @@ async def db_checksum() -> None:
     """Print a checksum of the seeded content (equal seeds and scales give equal checksums)."""
     async with await connect(load_settings()) as conn:
         out.print(await summary.content_checksum(conn))
+
+
+@db_app.command("rollups")
+@command
+async def db_rollups() -> None:
+    """Rebuild the analytics rollups and knowledge word counts from the raw tables (triggers keep them exact)."""
+    async with await connect(load_settings()) as conn:
+        await migrate(conn)
+        started = datetime.now()
+        await rebuild_rollups(conn)
+        out.print(f"Rollups rebuilt in {(datetime.now() - started).total_seconds():.1f} s.")
 
 
 def _parse_as_of(value: str | None) -> datetime:

@@ -1,8 +1,9 @@
-"""Loading many rows at once: foreign keys and secondary indexes set aside during the load, restored after.
+"""Loading many rows at once: foreign keys, secondary indexes and triggers set aside during the load, restored after.
 
 PostgreSQL checks a foreign key row by row during COPY but for a whole table in one join when the constraint is
 added, and builds an index in one sort faster than it grows one row at a time ("Populating a Database" in its
-manual). Everything happens inside the caller's transaction: if a restored constraint fails, nothing was loaded.
+manual). Triggers (the rollups' counters, migration 0011) are off: the caller recomputes what they maintain in one
+pass. Everything happens inside the caller's transaction: if a restored constraint fails, nothing was loaded.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ ORDER BY x.relname
 
 
 @contextlib.asynccontextmanager
-async def constraints_deferred(conn: psycopg.AsyncConnection, tables: Sequence[str]) -> AsyncIterator[None]:
-    """Drop the foreign keys and plain indexes of `tables`, let the caller load, then put them back as they were.
-
-    Must run inside a transaction."""
+async def bulk_load(conn: psycopg.AsyncConnection, tables: Sequence[str]) -> AsyncIterator[None]:
+    """Drop the foreign keys and plain indexes of `tables` and switch off their triggers, let the caller load, then
+    put everything back as it was. Must run inside a transaction."""
     names = list(tables)
     foreign_keys = await (await conn.execute(_FOREIGN_KEYS, (names,))).fetchall()
     indexes = await (await conn.execute(_PLAIN_INDEXES, (names,))).fetchall()
@@ -42,7 +42,11 @@ async def constraints_deferred(conn: psycopg.AsyncConnection, tables: Sequence[s
                                                                                 sql.Identifier(name)))
     for schema, name, _ in indexes:
         await conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+    for table in names:
+        await conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(table)))
     yield
+    for table in names:
+        await conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(sql.Identifier(table)))
     # Sorting for an index build in memory rather than on disk; only for this transaction.
     await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     for _, _, definition in indexes:

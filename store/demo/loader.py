@@ -1,7 +1,7 @@
 """Writes generated demo data with binary COPY, in one transaction: all of it lands, or none of it.
 
 Shards are generated (in parallel processes at the large scale: store/demo/parallel.py) while this process feeds
-them to the server, with foreign keys and secondary indexes set aside until the end (store/demo/bulk.py).
+them to the server, with foreign keys, secondary indexes and triggers set aside until the end (store/demo/bulk.py).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from store.demo.bulk import constraints_deferred
+from store.demo.bulk import bulk_load
 from store.demo.encode import column_types
 from store.demo.generator import Batch, SeedConfig
 from store.demo.parallel import shards
 from store.demo.rows import TABLES
 from store.errors import SeedRefused
+from store.rollups import rebuild_rollups
 from store.tables import CONTENT_TABLES
 
 ProgressCallback = Callable[[Batch], None]
@@ -103,7 +104,7 @@ async def seed(
     async with conn.transaction():
         types = {table: await column_types(conn, table, names) for table, names in columns.items()}
         listed = {table: sql.SQL(", ").join(map(sql.Identifier, names)) for table, names in columns.items()}
-        async with constraints_deferred(conn, CONTENT_TABLES), conn.cursor() as cur:
+        async with bulk_load(conn, CONTENT_TABLES), conn.cursor() as cur:
             async for shard in shards(config, types, workers):
                 for table, data in shard.data.items():
                     await _copy(cur, table, listed[table], data)
@@ -111,6 +112,7 @@ async def seed(
                 if on_batch:
                     on_batch(shard.batch)
         await _fix_identity_sequences(conn)
+        await rebuild_rollups(conn)  # the load ran with their triggers off
     await conn.execute("ANALYZE")
     report.seconds = time.perf_counter() - started
     return report

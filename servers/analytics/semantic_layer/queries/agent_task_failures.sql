@@ -2,9 +2,9 @@
 -- param: start timestamptz | Start of the period (inclusive)
 -- param: end timestamptz | End of the period (exclusive)
 -- chart: bar task_type failure_pct
-SELECT task_type, count(*) AS tasks, count(*) FILTER (WHERE status = 'failed') AS failed,
-       round(100.0 * count(*) FILTER (WHERE status = 'failed') / nullif(count(*), 0), 1) AS failure_pct
-FROM ai_agent_tasks
-WHERE created_at >= %(start)s AND created_at < %(end)s
+-- From the rollups (migration 0011).
+SELECT task_type, sum(tasks)::bigint AS tasks, sum(failed)::bigint AS failed,
+       round(100.0 * sum(failed) / nullif(sum(tasks), 0), 1) AS failure_pct
+FROM support_task_window(%(start)s, %(end)s)
 GROUP BY task_type
 ORDER BY failure_pct DESC, tasks DESC

@@ -2,16 +2,15 @@
 -- param: start timestamptz | Start of the period (inclusive)
 -- param: end timestamptz | End of the period (exclusive)
 -- chart: bar category problem_score
+-- From the rollups (migration 0011), which count each ticket's comparison verdict with the ticket.
 WITH t AS (
-    SELECT s.category,
-           count(*) AS tickets,
-           count(*) FILTER (WHERE s.handled_by = 'human')::numeric / nullif(count(s.handled_by), 0) AS escalation_rate,
-           count(*) FILTER (WHERE s.rating <= 2)::numeric / nullif(count(s.rating), 0) AS low_rating_share,
-           count(c.id) FILTER (WHERE c.verdict = 'human_better')::numeric / nullif(count(c.id), 0) AS human_better_share
-    FROM support_threads_data s
-    LEFT JOIN ai_human_comparison c ON c.ticket_id = s.id
-    WHERE s.created_at >= %(start)s AND s.created_at < %(end)s
-    GROUP BY s.category
+    SELECT category,
+           sum(tickets)::bigint AS tickets,
+           sum(human_handled)::numeric / nullif(sum(answered), 0) AS escalation_rate,
+           sum(low_rated)::numeric / nullif(sum(rated), 0) AS low_rating_share,
+           sum(human_better)::numeric / nullif(sum(compared), 0) AS human_better_share
+    FROM support_ticket_window(%(start)s, %(end)s)
+    GROUP BY category
 )
 SELECT category, tickets,
        round(100 * coalesce(escalation_rate, 0), 1) AS escalation_pct,

@@ -2,7 +2,8 @@
 -- param: start timestamptz | Start of the period (inclusive)
 -- param: end timestamptz | End of the period (exclusive)
 -- param: category category = null | Only this category
-SELECT round(avg(rating), 2) AS avg_rating, count(rating) AS rated, count(*) AS tickets
-FROM support_threads_data
-WHERE created_at >= %(start)s AND created_at < %(end)s
-  AND (%(category)s::text IS NULL OR category = %(category)s)
+-- From the rollups (migration 0011): the average is the sum of ratings over their count, as avg() computes it.
+SELECT round(sum(rating_sum)::numeric / nullif(sum(rated), 0), 2) AS avg_rating,
+       coalesce(sum(rated), 0)::bigint AS rated, coalesce(sum(tickets), 0)::bigint AS tickets
+FROM support_ticket_window(%(start)s, %(end)s)
+WHERE (%(category)s::text IS NULL OR category = %(category)s)

@@ -2,8 +2,8 @@
 -- param: start timestamptz | Start of the period (inclusive)
 -- param: end timestamptz | End of the period (exclusive)
 -- chart: bar channel tickets
-SELECT channel, count(*) AS tickets, round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS share_pct
-FROM support_threads_data
-WHERE created_at >= %(start)s AND created_at < %(end)s
+-- From the rollups (migration 0011).
+SELECT channel, sum(tickets)::bigint AS tickets, round(100.0 * sum(tickets) / sum(sum(tickets)) OVER (), 1) AS share_pct
+FROM support_ticket_window(%(start)s, %(end)s)
 GROUP BY channel
 ORDER BY tickets DESC, channel

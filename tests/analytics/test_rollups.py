@@ -1,0 +1,147 @@
+"""Every saved query that reads the rollups (migration 0011) gives the numbers its raw-table version gives.
+
+The raw versions are the queries as they were before the rollups (tests/analytics/raw_queries/). Each pair runs on
+the seeded data over windows that start and end mid-hour, today's partial day, whole days and hours, and again
+after tickets, comparisons and tasks changed once the rollups were built (kept by the triggers), in three time
+zones. The rollup side runs as the analytics login, through the executor the server uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from servers.analytics.context import saved_queries
+from servers.analytics.executor import run_read_only
+from servers.analytics.reader import open_reader_pool, reader_url
+from store.rollups import rebuild_rollups
+from tests.helpers import AS_OF, settings_for
+
+RAW = {p.stem: p.read_text() for p in (Path(__file__).parent / "raw_queries").glob("*.sql")}
+TODAY = AS_OF.replace(hour=0)
+WINDOWS = [
+    (AS_OF - timedelta(days=7), AS_OF),
+    (AS_OF - timedelta(days=90), AS_OF),
+    (TODAY, AS_OF),  # today's partial day
+    (TODAY - timedelta(days=1), TODAY),  # one whole day
+    (AS_OF - timedelta(days=30, minutes=17), AS_OF - timedelta(hours=5, minutes=43)),  # mid-hour at both ends
+    (AS_OF - timedelta(hours=3, minutes=50), AS_OF - timedelta(hours=3, minutes=10)),  # inside one hour
+    (AS_OF - timedelta(hours=30), AS_OF - timedelta(hours=2)),  # whole hours, no whole day
+    (AS_OF, AS_OF - timedelta(days=1)),  # empty
+]
+
+
+def test_every_saved_query_over_a_period_reads_the_rollups_and_has_a_raw_version() -> None:
+    windowed = {name for name, q in saved_queries().items() if "support_" in q.sql and "_window(" in q.sql}
+    assert windowed == set(RAW)
+    assert len(windowed) >= 13
+
+
+def _param_sets(name: str) -> list[dict[str, Any]]:
+    names = {p.name for p in saved_queries()[name].params}
+    if "now" in names:  # week_over_week: this week so far against the same stretch of last week
+        return [{"now": AS_OF}, {"now": AS_OF - timedelta(days=3, minutes=21)}, {"now": TODAY}]
+    sets = []
+    for start, end in WINDOWS:
+        base = {"start": start, "end": end} | {n: None for n in names - {"start", "end"}}
+        sets.append(base)
+        if "category" in names:
+            sets.append(base | {"category": "damaged_item"})
+        if "channel" in names:
+            sets.append(base | {"channel": "whatsapp", "category": "shipping_inquiry"})
+    return sets
+
+
+def _canonical(rows: list) -> list:
+    return sorted(tuple(str(v) for v in row) for row in rows)
+
+
+@pytest.fixture
+async def reader(db_url: str) -> AsyncIterator[AsyncConnectionPool]:
+    settings = settings_for(db_url)
+    async with open_reader_pool(reader_url(db_url, settings), settings) as pool:
+        yield pool
+
+
+async def _assert_rollups_match_raw(db: psycopg.AsyncConnection, reader: AsyncConnectionPool) -> int:
+    compared = 0
+    for name, raw in RAW.items():
+        rolled = saved_queries()[name].sql
+        for params in _param_sets(name):
+            expected = await (await db.execute(raw, params)).fetchall()
+            got = await run_read_only(reader, rolled, params, max_rows=1000)
+            assert _canonical(got.rows) == _canonical([[_json(v) for v in row] for row in expected]), (name, params)
+            compared += 1
+    return compared
+
+
+def _json(value: Any) -> Any:
+    from servers.analytics.executor import _jsonable
+
+    return _jsonable(value)
+
+
+async def _rollup_rows(db: psycopg.AsyncConnection) -> list:
+    rows = []
+    for table in ("support_ticket_rollup", "support_task_rollup", "knowledge_lexemes"):
+        rows.append(sorted(map(str, await (await db.execute(f"SELECT * FROM {table}")).fetchall())))
+    return rows
+
+
+async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: psycopg.AsyncConnection,
+                                                                            reader: AsyncConnectionPool) -> None:
+    assert await _assert_rollups_match_raw(db, reader) > 130
+
+    # Changes after the rollups were built: the triggers keep them exact.
+    ticket = (await (await db.execute(
+        "SELECT t.id FROM support_threads_data t JOIN ai_human_comparison c ON c.ticket_id = t.id "
+        "WHERE t.created_at < %s ORDER BY t.id LIMIT 1", (AS_OF - timedelta(days=20),))).fetchone())[0]
+    # An old ticket reclassified, re-rated and moved (all its times alike) into today's partial day.
+    await db.execute("UPDATE support_threads_data SET category = 'payment_issue', channel = 'telegram', "
+                     "handled_by = 'human', rating = 1, ai_model = 'claude-sonnet-4.5', ai_cost_usd = 0.012345, "
+                     "created_at = created_at + (%(to)s - created_at), "
+                     "ai_answered_at = ai_answered_at + (%(to)s - created_at), "
+                     "draft_created_at = draft_created_at + (%(to)s - created_at), "
+                     "first_response_at = first_response_at + (%(to)s - created_at), "
+                     "resolved_at = resolved_at + (%(to)s - created_at) WHERE id = %(id)s",
+                     {"to": AS_OF - timedelta(minutes=20), "id": ticket})
+    await db.execute("UPDATE ai_human_comparison SET verdict = 'human_better' WHERE id IN "
+                     "(SELECT id FROM ai_human_comparison WHERE verdict <> 'human_better' ORDER BY id LIMIT 5)")
+    await db.execute("DELETE FROM ai_human_comparison WHERE id IN (SELECT id FROM ai_human_comparison "
+                     "ORDER BY id DESC LIMIT 3)")
+    gone = (await (await db.execute("SELECT ticket_id FROM ai_human_comparison ORDER BY id LIMIT 1 OFFSET 10")
+                   ).fetchone())[0]
+    await db.execute("DELETE FROM support_threads_data WHERE id = %s", (gone,))  # cascades to its comparison
+    await db.execute(
+        "INSERT INTO support_threads_data (thread_id, customer_email, channel, category, urgency, language, subject, "
+        "status, created_at) VALUES ('TKT-NEW-1', 'new@example.com', 'sms', 'other', 'low', 'en', 'hello', 'new', %s),"
+        " ('TKT-NEW-2', 'new2@example.com', 'email', 'other', 'low', 'en', 'hi', 'new', %s)",
+        (AS_OF - timedelta(minutes=3), AS_OF - timedelta(days=2, minutes=1)))
+    await db.execute("UPDATE support_threads_data SET status = 'closed', rating = 5 WHERE id IN "
+                     "(SELECT id FROM support_threads_data WHERE rating IS NULL AND first_response_at IS NOT NULL "
+                     "ORDER BY id DESC LIMIT 40)")
+    await db.execute("UPDATE ai_agent_tasks SET status = 'failed', error = 'carrier timeout' WHERE id IN "
+                     "(SELECT id FROM ai_agent_tasks WHERE status = 'succeeded' ORDER BY id DESC LIMIT 7)")
+    await db.execute("DELETE FROM ai_agent_tasks WHERE id IN (SELECT id FROM ai_agent_tasks ORDER BY id LIMIT 4)")
+    assert await _assert_rollups_match_raw(db, reader) > 130
+
+    # What the triggers kept is what a rebuild computes.
+    kept = await _rollup_rows(db)
+    await rebuild_rollups(db)
+    assert await _rollup_rows(db) == kept
+
+
+@pytest.mark.parametrize("zone", ["Asia/Jerusalem", "Asia/Kolkata", "America/New_York"])
+async def test_days_are_the_session_time_zone_s_as_in_the_raw_query(db: psycopg.AsyncConnection, zone: str) -> None:
+    await db.execute(f"SET TimeZone = '{zone}'")
+    for name in ("daily_volume", "week_over_week", "ticket_count"):
+        for params in _param_sets(name):
+            expected = await (await db.execute(RAW[name], params)).fetchall()
+            got = await (await db.execute(saved_queries()[name].sql, params)).fetchall()
+            assert _canonical(got) == _canonical(expected), (zone, name, params)
