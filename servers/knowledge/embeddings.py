@@ -37,6 +37,8 @@ class LocalMiniLM:
     """all-MiniLM-L6-v2 on the CPU, loaded once per process (about 5 s), encoding in a worker thread."""
 
     name = "all-MiniLM-L6-v2"
+    # Trained on English pairs only: on other languages its ranking is close to random (issue 17).
+    languages: tuple[str, ...] | None = ("en",)
     _lock = threading.Lock()
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
@@ -51,6 +53,7 @@ class LocalMiniLM:
 
 class OpenAIEmbedder:
     name = "text-embedding-3-small"
+    languages: tuple[str, ...] | None = None  # multilingual
 
     def __init__(self, api_key: str) -> None:
         from openai import AsyncOpenAI

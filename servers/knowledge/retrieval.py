@@ -20,6 +20,9 @@ from servers.knowledge.stores import VectorStore
 Mode = Literal["hybrid", "vector", "text"]
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very top ranks
 TEXT_WEIGHT = 0.3  # full text matches any word of a question, so it is noisier; 0.3 measured best on the eval set
+# Where the embedding model does not know the language (MiniLM outside English), its ranking is the weak evidence
+# and the language's own full text (stemmed by its configuration) the strong one: the weights swap.
+FOREIGN_VECTOR_WEIGHT = TEXT_WEIGHT
 
 
 # The query's words become lexemes as the passages' did (to_tsvector with the language's configuration, migration
@@ -86,7 +89,11 @@ async def _search_language(conn: psycopg.AsyncConnection, store: VectorStore, em
         text_hits = await text_search(conn, namespaces, query, candidates, language)
     vector_rank = {cid: rank for rank, (cid, _) in enumerate(vector_hits, start=1)}
     text_rank = {cid: rank for rank, (cid, _) in enumerate(text_hits, start=1)}
-    weighted = ((vector_rank, 1.0), (text_rank, text_weight if mode == "hybrid" else 1.0))
+    known = getattr(embedder, "languages", None)  # None: a multilingual model
+    if mode == "hybrid" and known is not None and language not in known:
+        weighted = ((vector_rank, FOREIGN_VECTOR_WEIGHT), (text_rank, 1.0))
+    else:
+        weighted = ((vector_rank, 1.0), (text_rank, text_weight if mode == "hybrid" else 1.0))
     fused = {cid: sum(weight / (RRF_K + ranks[cid]) for ranks, weight in weighted if cid in ranks)
              for cid in vector_rank.keys() | text_rank.keys()}
     best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]

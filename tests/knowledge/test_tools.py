@@ -46,7 +46,8 @@ async def test_category_instructions_are_the_active_version(knowledge: Client) -
 
 async def test_namespaces_are_listed_with_counts(knowledge: Client) -> None:
     listed = {n["name"]: n for n in (await knowledge.call_tool("list_namespaces", {})).structured_content["namespaces"]}
-    assert listed["faq"]["passages"] == 12 and listed["faq"]["sources"] == 1
+    # 12 sections in each of the six languages (English and five translations).
+    assert listed["faq"]["passages"] == 12 * 6 and listed["faq"]["sources"] == 6
     assert listed["examples/damaged_item"]["passages"] > 0 and len(listed) == 16
 
 
@@ -65,3 +66,18 @@ async def test_bad_input_is_refused_with_the_field(knowledge: Client, tool: str,
     error = error_of(await knowledge.call_tool(tool, arguments, raise_on_error=False))
     assert error["code"] in ("invalid_argument", "not_found") and error["field"] == field
     assert fragment in error["message"]
+
+
+async def test_search_in_the_customers_language_and_across_namespaces(knowledge: Client) -> None:
+    spanish = (await knowledge.call_tool("search_knowledge", {"query": "quiero cancelar mi suscripción",
+                                                              "namespace": "retention", "k": 3})).structured_content
+    assert spanish["language"] == "es" and all(p["language"] == "es" for p in spanish["passages"])
+    assert spanish["passages"][0]["source"].endswith("docs/help-center/es/retention.md")
+    # A language without a translation is searched in English rather than refused.
+    italian = (await knowledge.call_tool("search_knowledge", {"query": "how do I cancel", "namespace": "retention",
+                                                              "language": "it"})).structured_content
+    assert italian["language"] == "en" and italian["passages"]
+    anywhere = (await knowledge.call_tool("search_knowledge", {"query": "do you deliver to Portugal?",
+                                                               "namespace": "all", "k": 3})).structured_content
+    assert anywhere["passages"][0]["title"] == "Which countries do you ship to?"
+    assert anywhere["passages"][0]["namespace"] == "shipping"
