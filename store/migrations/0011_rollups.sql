@@ -275,51 +275,68 @@ END
 $$;
 
 -- Ticket counts of a window, as rows of support_ticket_rollup's shape (grain left out); aggregate them.
+-- PL/pgSQL so that the bounds are plain values to the planner: each piece is an index range scan.
 CREATE FUNCTION support_ticket_window(window_start timestamptz, window_end timestamptz,
                                       local_days boolean DEFAULT false)
     RETURNS TABLE (bucket timestamptz, category text, channel text, ai_model text, tickets bigint,
                    ai_handled bigint, ai_edited bigint, human_handled bigint, answered bigint, ai_answered bigint,
                    drafts bigint, responded bigint, resolved bigint, rated bigint, rating_sum bigint,
                    low_rated bigint, cost_count bigint, cost_sum numeric, compared bigint, human_better bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    WITH b AS (SELECT * FROM support_window_bounds(window_start, window_end, local_days))
-    SELECT r.bucket, r.category, r.channel, r.ai_model, r.tickets, r.ai_handled, r.ai_edited, r.human_handled,
-           r.answered, r.ai_answered, r.drafts, r.responded, r.resolved, r.rated, r.rating_sum, r.low_rated,
-           r.cost_count, r.cost_sum, r.compared, r.human_better
-    FROM support_ticket_rollup r, b
-    WHERE (r.grain = 'day' AND r.bucket >= b.d0 AND r.bucket < b.d1)
-       OR (r.grain = 'hour' AND ((r.bucket >= b.h0 AND r.bucket < b.d0) OR (r.bucket >= b.d1 AND r.bucket < b.h1)))
+DECLARE
+    b record;
+BEGIN
+    SELECT * INTO b FROM support_window_bounds(window_start, window_end, local_days);
+    RETURN QUERY
+    SELECT r.bucket, r.category::text, r.channel, r.ai_model, r.tickets, r.ai_handled, r.ai_edited,
+           r.human_handled, r.answered, r.ai_answered, r.drafts, r.responded, r.resolved, r.rated, r.rating_sum,
+           r.low_rated, r.cost_count, r.cost_sum, r.compared, r.human_better
+    FROM support_ticket_rollup r
+    WHERE r.grain = 'day' AND r.bucket >= b.d0 AND r.bucket < b.d1
+    UNION ALL
+    SELECT r.bucket, r.category::text, r.channel, r.ai_model, r.tickets, r.ai_handled, r.ai_edited,
+           r.human_handled, r.answered, r.ai_answered, r.drafts, r.responded, r.resolved, r.rated, r.rating_sum,
+           r.low_rated, r.cost_count, r.cost_sum, r.compared, r.human_better
+    FROM support_ticket_rollup r
+    WHERE r.grain = 'hour' AND ((r.bucket >= b.h0 AND r.bucket < b.d0) OR (r.bucket >= b.d1 AND r.bucket < b.h1))
     UNION ALL
     -- Raw rows by the session's hour: in a half-hour time zone a UTC hour straddles midnight.
-    SELECT date_trunc('hour', s.created_at), s.category, s.channel, s.ai_model, count(*),
+    SELECT date_trunc('hour', s.created_at), s.category::text, s.channel, s.ai_model, count(*),
            count(*) FILTER (WHERE s.handled_by = 'ai'), count(*) FILTER (WHERE s.handled_by = 'ai_edited'),
            count(*) FILTER (WHERE s.handled_by = 'human'), count(s.handled_by), count(s.ai_answered_at),
            count(s.draft_created_at), count(s.first_response_at), count(s.resolved_at), count(s.rating),
-           coalesce(sum(s.rating), 0), count(*) FILTER (WHERE s.rating <= 2), count(s.ai_cost_usd),
+           coalesce(sum(s.rating), 0)::bigint, count(*) FILTER (WHERE s.rating <= 2), count(s.ai_cost_usd),
            coalesce(sum(s.ai_cost_usd), 0), count(c.id), count(*) FILTER (WHERE c.verdict = 'human_better')
-    FROM b, support_threads_data s LEFT JOIN ai_human_comparison c ON c.ticket_id = s.id
+    FROM support_threads_data s LEFT JOIN ai_human_comparison c ON c.ticket_id = s.id
     WHERE (s.created_at >= window_start AND s.created_at < b.h0)
        OR (s.created_at >= b.h1 AND s.created_at < window_end)
-    GROUP BY 1, 2, 3, 4
+    GROUP BY 1, 2, 3, 4;
+END
 $$;
 
 -- Agent tasks of a window by task type, the same way.
 CREATE FUNCTION support_task_window(window_start timestamptz, window_end timestamptz)
     RETURNS TABLE (bucket timestamptz, task_type text, tasks bigint, failed bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    WITH b AS (SELECT * FROM support_window_bounds(window_start, window_end, false))
-    SELECT r.bucket, r.task_type, r.tasks, r.failed
-    FROM support_task_rollup r, b
-    WHERE (r.grain = 'day' AND r.bucket >= b.d0 AND r.bucket < b.d1)
-       OR (r.grain = 'hour' AND ((r.bucket >= b.h0 AND r.bucket < b.d0) OR (r.bucket >= b.d1 AND r.bucket < b.h1)))
+DECLARE
+    b record;
+BEGIN
+    SELECT * INTO b FROM support_window_bounds(window_start, window_end, false);
+    RETURN QUERY
+    SELECT r.bucket, r.task_type, r.tasks, r.failed FROM support_task_rollup r
+    WHERE r.grain = 'day' AND r.bucket >= b.d0 AND r.bucket < b.d1
+    UNION ALL
+    SELECT r.bucket, r.task_type, r.tasks, r.failed FROM support_task_rollup r
+    WHERE r.grain = 'hour' AND ((r.bucket >= b.h0 AND r.bucket < b.d0) OR (r.bucket >= b.d1 AND r.bucket < b.h1))
     UNION ALL
     SELECT date_trunc('hour', t.created_at), t.task_type, count(*), count(*) FILTER (WHERE t.status = 'failed')
-    FROM b, ai_agent_tasks t
+    FROM ai_agent_tasks t
     WHERE (t.created_at >= window_start AND t.created_at < b.h0)
        OR (t.created_at >= b.h1 AND t.created_at < window_end)
-    GROUP BY 1, 2
+    GROUP BY 1, 2;
+END
 $$;
 
 -- The analytics login reads the rollups (and, through the window functions, the tables it already reads).
