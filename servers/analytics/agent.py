@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from schemas.analytics import Answer, KeyFigure, QueryResult
 from schemas.settings import Settings
 from servers.analytics import charts, context, queries
+from servers.analytics import question as question_module
 from servers.common.errors import ToolFailure
 from servers.common.runtime import Runtime
 
@@ -34,6 +35,10 @@ class ChartHint(BaseModel):
 class ModelAnswer(BaseModel):
     """What the analytics agent must return."""
 
+    interpretation: str = Field(
+        description="How the question was read, before any number: the measure, every filter and the period, e.g. "
+                    "'Tickets with urgency critical, the last 30 days' or 'Channel with the fewest tickets, October "
+                    "2026'. The answer is shown after it, so a misreading shows at once.")
     answer: str = Field(description="One or two sentences with the numbers, for a support manager")
     key_label: str | None = Field(default=None, description="What the main number is, e.g. 'ai_handled'")
     key_value: float | str | None = Field(default=None, description="The main number (or category, date)")
@@ -76,7 +81,11 @@ async def grounding(runtime: Runtime, question: str) -> str:
         lines += [f"- {item.mistake} -> {item.fix}" + (f" (SQL: {item.sql})" if item.sql else "") for item in learnings]
     lines.append(f"\nNow is {runtime.clock().isoformat()} (UTC). Write one SELECT per call. If a query fails, read "
                  "the error and fix the query. If the data cannot answer reliably, set can_answer to false; never "
-                 "guess a number.")
+                 "guess a number. Apply every filter the question names (urgency, language, channel, category, who "
+                 "answered, status, rating); say in `interpretation` exactly what you measured, over which tickets "
+                 f"and which period. The tables keep {question_module.RETENTION_DAYS} days: a period outside them, a "
+                 "forecast, or a subject the tables do not hold (products, staff, carriers' charges, revenue) cannot "
+                 "be answered.")
     return "\n".join(lines)
 
 
@@ -123,6 +132,9 @@ async def answer_with_model(runtime: Runtime, reader: AsyncConnectionPool, model
     if not output.can_answer or output.key_value is None:
         return Answer(question=question, answered=False, method="model",
                       answer=f"I can't answer that reliably: {output.answer}")
+    # The same shape as the offline answers: how the question was read, then the answer.
+    reading = output.interpretation.strip().rstrip(":. ")
+    text = output.answer if not reading or output.answer.startswith(reading) else f"{reading}: {output.answer}"
     chart = None
     if output.chart and session.last_result and session.last_result.rows:
         try:
@@ -130,7 +142,7 @@ async def answer_with_model(runtime: Runtime, reader: AsyncConnectionPool, model
                                      output.chart.y, question.strip())
         except charts.ChartError:
             chart = None
-    return Answer(question=question, answered=True, method="model", answer=output.answer, query="sql",
+    return Answer(question=question, answered=True, method="model", answer=text, query="sql",
                   key_figure=KeyFigure(label=output.key_label or "value", value=output.key_value),
                   params={"sql": output.sql or session.last_sql}, result=session.last_result, chart=chart)
 

@@ -169,7 +169,9 @@ def sentence(choice: QueryChoice, figure: KeyFigure, result: QueryResult) -> str
         part = sum(int(r.get("tickets") or 0) for r in rows if str(r.get("label")) in wanted)
         extra = f" ({fmt(part)} of {fmt(total)})"
     elif detail in ("diff", "change") and rows:
-        extra = " (" + ", ".join(f"{str(r['label']).replace('_', ' ')} {fmt(r['tickets'])}" for r in rows) + ")"
+        named = [part.split("=", 1)[1] for part in choice.key.split(":")[2:]]
+        shown = [next((r for r in rows if str(r["label"]) == name), {"label": name, "tickets": 0}) for name in named]
+        extra = " (" + ", ".join(f"{str(r['label']).replace('_', ' ')} {fmt(r['tickets'])}" for r in shown) + ")"
     elif detail in ("ai_share_pct", "escalation_pct", "ai_edited_pct") and first:
         column = {"ai_share_pct": "ai_handled", "escalation_pct": "human_handled", "ai_edited_pct": "ai_edited"}[detail]
         extra = f" ({fmt(first.get(column))} of {fmt(first.get('answered'))} answered)"

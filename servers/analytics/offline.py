@@ -173,10 +173,12 @@ def _plan_tickets(parsed: Parsed, now: datetime) -> QueryChoice:
     if parsed.metric == "change":
         return _plan_change(parsed, now)
     metric = _ticket_metric(parsed)
-    if parsed.share:
-        return _plan_share(parsed, period, metric)
     if parsed.groups is not None:
         return _plan_difference(parsed, period, metric)
+    if parsed.dimension is not None and (parsed.direction is not None or parsed.polarity is not None):
+        return _plan_ranking(parsed, period, metric)
+    if parsed.share:
+        return _plan_share(parsed, period, metric)
     if parsed.dimension is not None or parsed.direction is not None or parsed.polarity is not None:
         return _plan_ranking(parsed, period, metric)
     if metric.column == "per_day":
@@ -263,12 +265,11 @@ def _ticket_metric(parsed: Parsed) -> Metric:
 def _simple_query(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice | None:
     """The small vetted query that expresses the question exactly, if one does."""
     slots = {f.slot for f in parsed.filters}
-    single = all(len(f.values) == 1 and not f.negated for f in parsed.filters)
+    if parsed.thresholds or not all(len(f.values) == 1 and not f.negated for f in parsed.filters):
+        return None
     category = parsed.values("category")[0] if "category" in slots else None
     channel = parsed.values("channel")[0] if "channel" in slots else None
     span = _span(period)
-    if parsed.thresholds or not single:
-        return None
     filters = ({"category": category} if category else {}) | ({"channel": channel} if channel else {})
     if metric.column == "tickets" and slots <= {"category", "channel"}:
         return QueryChoice("ticket_count", span | {"category": category, "channel": channel}, period, "first:tickets",
@@ -442,6 +443,11 @@ def _plan_ranking(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice
         # "Which category does the AI handle alone most often": how often within each group, a rate.
         rate = {"ai": "ai_share_pct", "ai_edited": "ai_edited_pct", "human": "escalation_pct"}[handled[0].values[0]]
         return _plan_ranking(_without(parsed, handled[0]), period, TICKET_METRICS[rate])
+    rating = [f for f in parsed.filters if f.slot == "rating" and set(f.values) in ({"1", "2"}, {"4", "5"})]
+    if metric.column == "tickets" and rating and (parsed.share or parsed.often):
+        # "Which category has the highest share of low ratings": the share within each group's ratings.
+        rate = "low_rating_pct" if "1" in rating[0].values else "high_rating_pct"
+        return _plan_ranking(_without(parsed, rating[0], "rated"), period, TICKET_METRICS[rate])
     dimension = parsed.dimension
     if dimension is None:
         raise Unanswerable("it asks for the most or the least without saying of what (a category, a channel, a day?)")
@@ -484,17 +490,17 @@ def _direction(parsed: Parsed, metric: Metric) -> str:
 
 
 def _plan_difference(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice:
-    assert parsed.groups is not None
-    if metric.column != "tickets" or parsed.dimension != "handled":
-        raise Unanswerable("only differences in ticket counts between who answered are among the vetted queries")
+    """'How many more email tickets than WhatsApp tickets': the difference of two groups' counts."""
+    assert parsed.groups is not None and parsed.dimension is not None
+    if metric.column != "tickets" or parsed.dimension not in TICKET_DIMENSIONS:
+        raise Unanswerable("only differences between the ticket counts of two groups are among the vetted queries")
     first, second = parsed.groups
-    filters = [f for f in parsed.filters if f.slot != "handled"]
-    params = _ticket_params(filters, parsed.thresholds, period, by=TICKET_DIMENSIONS["handled"])
-    names = {"ai": "AI alone", "human": "a human"}
+    if parsed.direction == "fewer":  # "how many fewer <a> than <b>" is b - a
+        first, second = second, first
+    params = _ticket_params(parsed.filters, parsed.thresholds, period, by=TICKET_DIMENSIONS[parsed.dimension])
+    a, b = (_phrase(Filter(parsed.dimension, (value,))) for value in (first, second))
     return QueryChoice("ticket_metrics", params, period, f"diff:tickets:label={first}:label={second}",
-                       interpretation=_interpretation(_without(parsed, "handled"),
-                                                      f"Tickets handled by {names[first]} minus tickets handled by "
-                                                      f"{names[second]}", period),
+                       interpretation=_interpretation(parsed, f"Tickets {a} minus tickets {b}", period),
                        detail="diff", zero_when_missing=True)
 
 

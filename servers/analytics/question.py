@@ -67,7 +67,7 @@ please show tell give list find know see let want need like
 number count total amount sum
 ones one kind type types sort used
 end up ended ending wind bring brings brought generate generates generated produce produces produced
-see saw seen makes make making cause causes caused
+see saw seen sees makes make making cause causes caused given gets has across all
 """.split())
 
 
@@ -91,6 +91,7 @@ class Filter:
     negated: bool = False
     at: int = 0
     loose: bool = False  # read from a loose phrase ("the AI answered"); a more specific filter may replace it
+    places: tuple[int, ...] = ()  # where each value was said, when there are several
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Parsed:
     period: Period | None = None
     periods: tuple[Period, Period] | None = None  # a change from the first to the second
     groups: tuple[str, str] | None = None  # "how many more <a> than <b>": values of `dimension`
+    group_split: int = 0  # where "than" was said
     counting: bool = False  # "how many", "number of": a count is asked
     often: bool = False  # "most often": with a filter, how often within each group
     not_understood: list[str] = field(default_factory=list)
@@ -152,7 +154,28 @@ class Words:
 def _gaps(pattern: str) -> str:
     """A space in a pattern also spans words already consumed: "slowest median first response" still reads as
     "slowest first response" once "median" went to the aggregate."""
-    return pattern.replace(" ?", "[\\s\\0]*").replace(" ", "[\\s\\0]+")
+    # Not inside a lookaround: "low (?= tickets)" must not see "low rated tickets" as "low tickets".
+    out: list[str] = []
+    stack: list[bool] = []  # per open group: is it a lookaround?
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if char == "(":
+            stack.append(pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i))
+        elif char == ")" and stack:
+            stack.pop()
+        if char == " " and not any(stack):
+            optional = pattern[i + 1:i + 2] == "?"
+            out.append("[\\s\\0]*" if optional else "[\\s\\0]+")
+            i += 2 if optional else 1
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def normalize(question: str) -> str:
@@ -164,6 +187,7 @@ def normalize(question: str) -> str:
     text = re.sub(r"\b(i\.e|e\.g|vs|approx)\.", r"\1 ", text)
     text = re.sub(r"\b(what|how|that|who|where|when)s\b", r"\1 is", text)
     text = re.sub(r"(\w)'s\b", r"\1", text)  # possessive or "is": neither changes the answer
+    text = re.sub(r"\b([1-5])-([1-5])\b", r"\1 to \2", text)  # "1-2 stars"; dates keep their hyphens
     text = re.sub(r"(?<=[a-z])-|-(?=[a-z])", " ", text)  # week-over-week, 5-star, human-handled; not 2026-11-03
     text = re.sub(r"[?!,;:()\"'/]", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # sentence full stops, not decimal points
@@ -177,7 +201,7 @@ def number(word: str) -> float:
 # --- subjects the support tables do not hold --------------------------------------------------------------------
 
 OUT_OF_SCOPE: list[tuple[str, str]] = [
-    (r"\b(forecast\w*|predict\w*|projection|project(ed)? (volume|tickets)|extrapolat\w*)\b|"
+    (r"\b(forecast\w*|predict\w*|projection|project(ed)? (volume|tickets)|extrapolat\w*|will|gonna)\b|"
      r"\b(expect|expected|anticipate|likely to|going to|gonna|will (we|there|it) (be|get|have|see|receive))\b.*"
      r"\b(next|coming|upcoming|future|tomorrow|202[7-9])\b|"
      r"\b(next|coming|upcoming|following) (week|month|year|quarter|season|holiday)s?\b|\btomorrow\b",
@@ -218,6 +242,10 @@ OUT_OF_SCOPE: list[tuple[str, str]] = [
      r"france|australia|europe)|(israeli|american|canadian|british|australian|european) customers)\b",
      "a ticket's country is known only for identified customers (unknown senders, about a fifth, have none), so a "
      "count by country would leave tickets out"),
+    (r"\b(german|french|spanish|dutch|polish|italian|russian|israeli|hebrew|portuguese|english|british|american) "
+     r"(customers|people|users|clients|subscribers|buyers)\b",
+     "it could mean the customers' country or their language: ask for tickets in a language (e.g. 'tickets in "
+     "German'); countries are known only for identified customers"),
     (r"\b(age|gender|income|birthday)s?\b", "customers' demographics are not in the support tables"),
     (r"\b(nps|net promoter|review(s)? on|trustpilot|google reviews?|app store)\b",
      "only the customer's 1-5 rating of the support answer is recorded"),
@@ -331,9 +359,16 @@ def read_periods(words: Words, now: datetime) -> list[Period]:
     if m := words.take(r"\b(?:(?:in|during|for) )?(?:the )?(?:last|previous|prior) year\b"):
         start = now.replace(year=now.year - 1, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         add(m, Period(start, start.replace(year=now.year), f"{now.year - 1}"))
+    while m := words.take(r"\b(?:on |during )?(last|this|past|on) (monday|tuesday|wednesday|thursday|friday|saturday|"
+                          r"sunday)\b(?!s)"):
+        back = (today.weekday() - WEEKDAYS.index(m[2].capitalize())) % 7
+        if m[1] == "last" and back == 0:
+            back = 7
+        day = today - timedelta(days=back)
+        add(m, Period(day, day + timedelta(days=1), f"{m[2].capitalize()}, {_fmt_day(day)}"))
     while m := words.take(r"\b(?:on |during |for )?black friday(?: (20\d\d))?\b"):
         day = _black_friday(int(m[1]) if m[1] else now.year, now)
-        if day > now:
+        if day > now and not m[1]:
             day = _black_friday(day.year - 1, now)
         add(m, Period(day, day + timedelta(days=1), f"Black Friday ({_fmt_day(day)})"))
     # Dates: "between November 1 and November 15", "since November 20", "on Nov 3", "2026-11-03".
@@ -349,6 +384,14 @@ def read_periods(words: Words, now: datetime) -> list[Period]:
 
     while m := words.take(rf"\b(?:from |between )(?:{day_re}) (?:to|through|thru|until|till|and|-) (?:{day_re})\b"):
         first, last = day_of(m.groups()[:8]), day_of(m.groups()[8:])
+        add(m, Period(first, last + timedelta(days=1), f"{_fmt_day(first)} – {_fmt_day(last)}"))
+    until = r"(?:to|through|thru|until|till|and|-)"
+    while m := words.take(rf"\b(?:from |between )?(?:the )?(\d{{1,2}})(?:st|nd|rd|th)? {until} (?:the )?(\d{{1,2}})"
+                          rf"(?:st|nd|rd|th)? (?:of )?({_MONTH})(?: (20\d\d))?\b|\b(?:from |between )?({_MONTH}) "
+                          rf"(\d{{1,2}})(?:st|nd|rd|th)? {until} (\d{{1,2}})(?:st|nd|rd|th)?(?: (20\d\d))?\b"):
+        month, year = m[3] or m[5], m[4] or m[8]
+        first = _date(month, m[1] or m[6], year, now)
+        last = _date(month, m[2] or m[7], year, now)
         add(m, Period(first, last + timedelta(days=1), f"{_fmt_day(first)} – {_fmt_day(last)}"))
     while m := words.take(rf"\bsince (?:{day_re})\b"):
         first = day_of(m.groups()[:8])
@@ -498,12 +541,13 @@ ERROR_WORDS: list[tuple[str, str]] = [
     (r"(?:the )?customers? (?:was |were |is |being )?(?:not|never|could not be) (?:being |be )?identified|"
      r"(?:the )?customers? (?:not )?identified|no account|unknown customers?|unidentified customers?",
      "customer_not_identified"),
-    (r"policy(?: violations?)?|cut ?off|too late", "policy_violation"),
+    (r"(?:the )?(?:skip )?(?:cut ?off|policy)(?: policy| violations?| rules?| deadline)?|too late", "policy_violation"),
     (r"(?:the )?confirmations? (?:had )?expired|expired confirmations?", "confirmation_expired"),
 ]
 # Exact model names first, then the families ("Claude" is every Claude model).
 MODEL_WORDS: list[tuple[str, tuple[str, ...], str]] = [
-    (r"gpt ?4o", ("gpt-4o",), "gpt-4o"), (r"gpt ?5\.1", ("gpt-5.1",), "gpt-5.1"),
+    (r"(?:the )?old (?:gpt ?4o )?(?:single model )?pipeline|gpt ?4o(?: pipeline)?", ("gpt-4o",), "gpt-4o"),
+    (r"gpt ?5\.1", ("gpt-5.1",), "gpt-5.1"),
     (r"gpt ?5\.2", ("gpt-5.2",), "gpt-5.2"), (r"gpt ?5 mini", ("gpt-5-mini",), "gpt-5-mini"),
     (r"claude sonnet(?: 4[.-]5)?|sonnet(?: 4[.-]5)?", ("claude-sonnet-4.5",), "claude-sonnet-4.5"),
     (r"claude haiku(?: 4[.-]5)?|haiku(?: 4[.-]5)?", ("claude-haiku-4.5",), "claude-haiku-4.5"),
@@ -533,6 +577,8 @@ TASK_DIMENSIONS: list[tuple[str, str]] = [
     (r"errors?(?: kinds?| types?)?|kinds? of errors?|reasons?|causes?", "error"),
     (r"days?|dates?", "day"),
 ]
+# "not", "except", "other than" before a value: everything but it.
+NOT = r"(?:not|non|except(?: for)?|excluding|other than|besides|apart from|outside(?: of)?)"
 MOST = r"most(?: often| frequently| common(?:ly)?| frequent| popular| used)?|highest|largest|biggest|greatest|" \
        r"top|maximum|max|busiest|heaviest|leading"
 LEAST = r"least(?: often| frequently| common(?:ly)?| frequent| popular| used)?|fewest|lowest|smallest|minimum|" \
@@ -567,6 +613,8 @@ def parse(question: str, now: datetime) -> Parsed:
         _read_ticket_metric(words, parsed)
     _read_grouping(words, parsed)
     _read_filters(words, parsed)
+    if parsed.groups is not None:
+        _read_groups(parsed)
     _read_grammar(words)
     parsed.not_understood = words.leftovers()
     return parsed
@@ -586,6 +634,9 @@ def _read_how(words: Words, parsed: Parsed) -> None:
             r"\b(?:in |as a )?(?:percent(?:age)?|%|per cent)\b|\bshares?\b|\bproportions?\b|\bfractions?\b"):
         parsed.share = True
     parsed.counting = bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", words.text))
+    if m := take(r"\b(?:in|as) (milliseconds|seconds|minutes|hours|days|ms)\b|"
+                 r"\bhow many (seconds|minutes|hours|days)\b"):
+        parsed.unit = {"ms": "millisecond"}.get(m[1] or m[2], (m[1] or m[2]).rstrip("s"))
 
 
 def _read_subject(words: Words, parsed: Parsed) -> None:
@@ -597,24 +648,30 @@ def _read_subject(words: Words, parsed: Parsed) -> None:
         parsed.subject = "tasks"
         if re.search(r"\b(?:which|what) (?:ai )?(?:agent )?(?:tasks?|actions?|tool)\b", words.text):
             parsed.dimension = "task_type"
-    elif words.sees(r"\b(?:judged|rated|reviewed|verdict|better than|worse than|as good as|equivalent|similar\w*)\b") \
-            and words.sees(r"\b(?:ai|human|humans|person|agent)\b"):
+    elif words.sees(r"\b(?:judged|reviewed|verdicts?|better|worse|as good as|equivalent|similar\w*|comparisons?)\b") \
+            and words.sees(r"\b(?:ai|human|humans|person|agent)(?: written)?(?: answers?| ones?| replies| reply| "
+                           r"responses?| drafts?)?\b") and words.sees(r"\b(?:answers?|ones?|replies|reply|responses?|"
+                                                                     r"drafts?|judged|reviewed|verdicts?|similar\w*|"
+                                                                     r"comparisons?)\b"):
         parsed.subject = "comparisons"
-    elif words.take(r"\b(?:category )?(?:rules|instructions|prompts?|guidelines)(?: (?:for|given to) the ai)?\b"):
+    elif words.take(r"\b(?:category )?(?:rules?|instructions?|prompts?|guidelines?)(?: versions?)?(?: (?:for|given to) "
+                    r"the ai)?\b"):
         parsed.subject = "rules"
     elif words.take(r"\bmessages?\b(?: (?:were |did )?(?:exchanged|sent|written))?"):
         parsed.subject = "messages"
 
 
 def _read_task_slots(words: Words, parsed: Parsed) -> None:
+    # Errors first: "the skip cut-off policy" is an error, not the skip_month task.
+    for pattern, value in ERROR_WORDS:
+        if m := words.take(rf"\b(?:(?:because|due to|with|after|when|caused by|by|from) )?(?:of )?(?:the )?"
+                           rf"(?:{pattern})\b"):
+            parsed.filters.append(Filter("error", (value,), at=m.start()))
+            parsed.filters.append(Filter("task_status", ("failed",), at=m.start()))
     for pattern, value in TASK_WORDS:
         if m := words.take(rf"\b(?:{pattern})\b"):
             parsed.filters.append(Filter("task_type", (value,), at=m.start()))
             break
-    for pattern, value in ERROR_WORDS:
-        if m := words.take(rf"\b(?:(?:because|due to|with|after|when|caused by|by|from) )?(?:of )?(?:{pattern})\b"):
-            parsed.filters.append(Filter("error", (value,), at=m.start()))
-            parsed.filters.append(Filter("task_status", ("failed",), at=m.start()))
     if words.take(r"\b(?:failure|fail|error) rates?\b"):
         parsed.metric = "failure_pct"
     elif parsed.share and words.sees(r"\bfail\w*\b"):
@@ -662,7 +719,8 @@ def _read_comparison_slots(words: Words, parsed: Parsed) -> None:
         parsed.metric = "unchanged"
     words.take_all(r"\b(?:the |what )?(?:ai|human|humans|person|agent)(?: written)?(?: answers?| ones?| replies| reply|"
                    r" responses?| drafts?| sent| wrote)?\b|\b(?:between|and|answers?|drafts?|replies|responses)\b|"
-                   r"\b(?:judged|rated|reviewed|verdicts?|reviewers?|by (?:the )?reviewer|compared|comparisons?|"
+                   r"\b(?:judged|rated|reviewed|found|considered|verdicts?|reviewers?|by (?:the )?reviewer|compared|"
+                   r"comparisons?|"
                    r"to|than|those)\b")
 
 
@@ -670,7 +728,7 @@ def _read_rule_slots(words: Words, parsed: Parsed) -> None:
     if words.take(r"\b(?:go|went|gone|come|came) (?:live|into (?:force|effect))\b|\b(?:written|created|changed|"
                   r"updated|introduced|started|activated|effective|in (?:force|effect|use) since)\b|\bsince when\b"):
         parsed.metric = "written_on"
-    elif words.take(r"\bhow many versions?\b|\bversions?\b"):
+    elif words.take(r"\bhow many versions?\b|\bversions?\b") or parsed.counting:
         parsed.metric = "versions"
     if m := words.take(r"\b(?:current|active|live|in (?:force|effect|use)|latest|newest)\b"):
         parsed.filters.append(Filter("active", ("active",), at=m.start()))
@@ -734,8 +792,6 @@ def _measure(parsed: Parsed, metric: str) -> None:
 def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
     """What is measured about tickets, and how: count, share, average, median, total."""
     take = words.take
-    if m := take(r"\b(?:in|as) (seconds|minutes|hours|days)\b|\bhow many (seconds|minutes|hours|days)\b"):
-        parsed.unit = (m[1] or m[2]).rstrip("s")
     # Times: first response, resolution, the AI's own answer.
     if take(r"\b(?:between (?:a |the )?tickets? (?:coming in|arriv\w*|created|being created|received|opened) and "
             r"(?:the |an )?ai answers?|(?:the )?ai(?: answer)? (?:response |answer )?(?:time|latency|speed)|"
@@ -760,19 +816,23 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
             parsed.direction = "most" if "slowest" in words.text else "least"
     elif m := take(r"\b(?:(?:fastest|quickest|slowest|longest|shortest) )?(?:time to (?:resolve|resolution|close|"
                    r"closure|fix)|resolution times?|(?:fastest|quickest|slowest) (?:resolution|to resolve|to close)|"
+                   r"(?:takes?|took|taking) (?:the )?(?:longest|shortest|most time|least time|longer|shorter) "
+                   r"(?:to )?(?:resolve|close|get resolved|be resolved|get closed)|"
                    r"(?:how long|time) (?:does|did|"
               r"do)? ?(?:it )?(?:take )?(?:to )?(?:resolve|close|fix|solve)|time (?:until|before) (?:it is |they are "
               r"|the ticket is )?(?:resolved|closed)|handling times?)\b"):
         _measure(parsed, "resolution")
-        if extreme := re.search(r"slowest|fastest|quickest|longest|shortest", m[0]) or words.take(
-                r"\b(?:the )?(?:slowest|fastest|quickest|longest|shortest)\b"):
-            parsed.direction = "most" if re.search("slowest|longest", extreme[0]) else "least"
+        if extreme := re.search(r"slowest|fastest|quickest|longest|shortest|most time|least time", m[0]) or \
+                words.take(r"\b(?:the )?(?:slowest|fastest|quickest|longest|shortest)\b"):
+            parsed.direction = "most" if re.search("slowest|longest|most", extreme[0]) else "least"
     # Money: the AI's cost is the only one recorded.
     if take(r"\b(?:ticket )?volumes?\b|\bhow busy\b|\bworkload\b"):
         _measure(parsed, "count")
-    if take(r"\b(?:ai |model |llm |openai |token )?(?:answers? )?(?:costs?|spend(?:ing)?|spent|expens\w*|cheap\w*|"
+    if m := take(r"\b(?:ai |model |llm |openai |token )?(?:answers? )?(?:costs?|spend(?:ing)?|spent|expens\w*|cheap\w*|"
             r"dollars|usd|\$)\b(?: us)?(?: (?:on|for) (?:the )?ai(?: answers?| models?)?)?"):
         _measure(parsed, "cost")
+        if re.search(r"cheap", m[0]):
+            parsed.direction = "least"
         if take(r"\b(?:per|each|an?) (?:ai )?(?:answer|ticket|reply|response|conversation)\b|\bper\b"):
             parsed.aggregate = parsed.aggregate or "avg"
     # Rates the business defines.
@@ -816,7 +876,10 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
             r"(?:customers|people|clients|senders|users)\b|\b(?:unique|distinct|different|individual) "
             r"(?:customers|people|clients|senders|users)\b"):
         _measure(parsed, "customers")
-    if m := take(r"\b(?:unknown|unidentified|anonymous|not identified|unrecognized|without an account|no account)"
+    if m := take(r"\b(?:people|customers?|senders?|users) (?:that |who |whom )?(?:we )?(?:could not|can not|cannot|did "
+                 r"not|were not able to|failed to) (?:be )?identif\w*\b|"
+                 r"\b(?:unknown|unidentified|anonymous|not identified|"
+                 r"unrecognized|without an account|no account)"
                  r" (?:senders?|customers?|people|users)?\b|\b(?:senders?|customers?) (?:we )?(?:could not|did not) "
                  r"identif\w*\b"):
         parsed.filters.append(Filter("customer", ("unknown",), at=m.start()))
@@ -879,15 +942,16 @@ def _read_early(words: Words, parsed: Parsed) -> None:
     """Phrases whose words would otherwise be read as something else: 'how many more ... than humans', 'in
     escalated status' (not 'escalated to a human'), 'rather than the AI' (a contrast, not a filter)."""
     take = words.take
-    if m := take(r"\bhow many more\b(.*)\bthan (?:the )?(humans?|ai|people|agents?|a person)(?: did| had| do| "
-                 r"handled)?\b"):
-        # "How many more tickets did the AI handle alone than humans did?"
-        other = "human" if m[2] in ("human", "humans", "people", "agent", "agents", "a person") else "ai"
-        parsed.groups = ("ai" if other == "human" else "human", other)
-        parsed.dimension = "handled"
-        words.view = words.view[:m.start(1)] + m[1] + words.view[m.end(1):]
-        words.take_all(r"\b(?:the )?(?:ai|bot|humans?|people|agents?)\b|\b(?:handle[ds]?|answer(?:ed|s)?|alone|on its "
-                       r"own|by itself)\b")
+    if words.sees(r"\bhow many (?:more|fewer|less)\b") and words.sees(r"\bthan\b"):
+        # "How many more email tickets than WhatsApp tickets", "... did the AI handle alone than humans did":
+        # the two groups are read as filters of one slot, the first one said before "than".
+        more = words.take(r"\bhow many (?:more|fewer|less)\b")
+        than = words.take(r"\bthan\b(?: (?:did|do|does|had|got|received|handled|answered))?")
+        assert more is not None and than is not None
+        parsed.groups = ("", "")
+        parsed.group_split = than.start()
+        if re.search("fewer|less", more[0]):
+            parsed.direction = "fewer"
     if m := take(r"\b(?:in |with )?(?:an? )?escalated (?:status|state)\b|\bstatus (?:is |of )?escalated\b|"
                  r"\b(?:currently|still|now) escalated\b"):
         parsed.filters.append(Filter("status", ("escalated",), at=m.start()))
@@ -898,7 +962,10 @@ def _read_early(words: Words, parsed: Parsed) -> None:
         parsed.metric = "who_answered"
     if take(r"\bresolution rates?\b(?: (?:drafts? created|drafts?) (?:vs|versus|to|over|per|out of|of|divided by) "
             r"(?:the )?(?:ai answered|ai answers?|answered by (?:the )?ai))?|\bdrafts? (?:created )?(?:vs|versus|to|"
-            r"over|per|out of|of|divided by) (?:the )?(?:ai answered|ai answers?)\b|\bdraft rates?\b"):
+            r"over|per|out of|of|divided by) (?:the )?(?:ai answered|ai answers?)\b|\bdraft rates?\b|"
+            r"\b(?:ai )?answers? "
+            r"(?:that |which )?(?:became|become|turned into|turn into|were saved as|got saved as|ended up as|"
+            r"made it to) (?:a )?drafts?\b"):
         # The documented resolution rate, often spelled out with a "vs" that is not a comparison.
         parsed.metric = "resolution_rate_pct"
     if take(r"\b(?:the )?(?:ticket )?funnel\b"):
@@ -908,6 +975,30 @@ def _read_early(words: Words, parsed: Parsed) -> None:
         parsed.metric = "problem_score"
         parsed.dimension = parsed.dimension or "category"
         words.take(r"\b(?:category|categories|the most)\b")
+
+
+def _first_places(said: list[tuple[int, str]]) -> dict[str, int]:
+    """Each value with where it was first said, in the order they were said."""
+    places: dict[str, int] = {}
+    for at, value in sorted(said):
+        places.setdefault(value, at)
+    return places
+
+
+def _read_groups(parsed: Parsed) -> None:
+    """The two groups of 'how many more <a> than <b>': one slot with one value on each side of 'than'."""
+    for slot in ("handled", "channel", "category", "language", "urgency", "weekday", "model", "status"):
+        found = [f for f in parsed.filters if f.slot == slot and not f.negated]
+        values = [v for f in found for v in f.values]
+        if len(values) == 2 and (len(found) == 2 or found[0].places):
+            places = [f.at for f in found] if len(found) == 2 else list(found[0].places)
+            if places[0] < parsed.group_split <= places[1]:
+                parsed.groups = (values[0], values[1])
+                parsed.dimension = slot
+                parsed.filters = [f for f in parsed.filters if f not in found]
+                return
+    raise Unanswerable("it compares two groups I could not tell apart; name two channels, categories, languages, "
+                       "urgencies or who answered (e.g. 'how many more email tickets than WhatsApp tickets')")
 
 
 def _read_filters(words: Words, parsed: Parsed) -> None:
@@ -933,10 +1024,12 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
         parsed.filters.append(Filter("handled", ("ai",), at=m.start()))
         take(rf"\b{ai}\b")
     if m := take(rf"\b(?:need(?:ed|s)?|requir(?:ed|es?)|went to|go to|sent to|passed to|needing) {human}\b|"
+                 rf"\b{human} (?:had|has|have|needed) to (?:take over|step in|intervene|answer|reply|handle(?: it)?)\b|"
                  rf"\b(?:handled|answered|resolved|solved|written|replied to|responded to|dealt with|taken|worked)"
                  rf" (?:on )?(?:entirely |fully |completely |only )?by {human}\b|\b(?:humans?|person|people|agent|"
                  rf"staff) (?:handled|answered|written)\b|\b{human} (?:had to )?(?:handle[ds]?|answer(?:ed|s)?|"
-                 rf"wr(?:o|i)te|writes|took over|resolved|replied|responded|dealt with)\b|"
+                 rf"wr(?:o|i)te|writes|took over|take over|takes over|step(?:ped)? in|intervene[ds]?|resolved|replied|"
+                 rf"responded|dealt with)\b|"
                  rf"\b(?:(?:did |does )?(?:the )?ai )?escalat\w*(?: (?:to|by) {human})?\b|\bhandled_by human\b|"
                  rf"\bmanually\b|\bby {human}\b|\b{human}\b"):
         parsed.filters.append(Filter("handled", ("human",), at=m.start()))
@@ -982,30 +1075,35 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
                     rf"(?: language)?\b"):
         parsed.filters.append(Filter("language", (LANGUAGE_WORDS[m[1]],), negated=True, at=m.start()))
     langs: list[str] = []
+    spots: list[int] = []
     first_at = None
     while m := take(rf"\b(?:(?:written|asked|sent|wrote|writing|speaking) )?(?:(?:in|of|from) (?:the )?)?"
                     rf"({_LANGUAGE})(?: (?:or|and) "
                     rf"({_LANGUAGE}))?(?: (?:language|speaking|speakers?|customers?))?\b"):
         first_at = m.start() if first_at is None else first_at
         langs.extend(LANGUAGE_WORDS[w] for w in (m[1], m[2]) if w)
+        spots.extend(m.start(i) for i in (1, 2) if m[i])
     if m := take(r"\blanguage (?:code )?(?:is |=)?([a-z]{2})\b"):
         langs.append(m[1])
     if langs:
-        parsed.filters.append(Filter("language", tuple(dict.fromkeys(langs)), at=first_at or 0))
+        parsed.filters.append(Filter("language", tuple(dict.fromkeys(langs)), at=first_at or 0,
+                                     places=tuple(spots) if len(spots) == len(set(langs)) else ()))
     # Channel.
-    channels: list[str] = []
-    first_at = None
+    channels: list[tuple[int, str]] = []
+    excluded: list[tuple[int, str]] = []
     for pattern, value in CHANNEL_WORDS:
-        while m := take(rf"\b(?:(?:came |come |coming |arrived |sent |received )?(?:in )?(?:via|through|over|on|by|"
-                        rf"from|in) (?:the )?)?(?:{pattern})(?: (?:channel|inbox))?\b"):
-            first_at = m.start() if first_at is None or m.start() < first_at else first_at
-            channels.append(value)
-    if channels:
-        parsed.filters.append(Filter("channel", tuple(dict.fromkeys(channels)), at=first_at or 0))
+        while m := take(rf"\b({NOT} )?(?:(?:came |come |coming |arrived |sent |received )?(?:in )?(?:via|through|over|"
+                        rf"on|by|from|in) (?:the )?)?(?:{pattern})(?: (?:channel|inbox))?\b"):
+            (excluded if m[1] else channels).append((m.start(), value))
+    for said, negated in ((sorted(channels), False), (sorted(excluded), True)):
+        if said:
+            first = _first_places(said)
+            parsed.filters.append(Filter("channel", tuple(first), negated=negated, at=said[0][0],
+                                         places=tuple(first.values())))
     # Model: "answered with Claude", "gpt-4o answers".
     for pattern, values, _ in MODEL_WORDS:
         if m := take(rf"\b(?:(?:answered|written|handled|generated|done) )?(?:with|by|using|from|on)? ?(?:the )?"
-                     rf"(?:{pattern})(?: models?)?\b"):
+                     rf"(?:{pattern})(?: models?)?(?: answer(?:ed|s)?| wr(?:o|i)te| handled)?\b"):
             parsed.filters.append(Filter("model", values, at=m.start()))
             # "answered by the AI with Claude": the model says who answered; handled_by is not asked for.
             parsed.filters = [f for f in parsed.filters if not (f.slot == "handled" and f.loose)]
@@ -1014,31 +1112,40 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
         parsed.filters.append(Filter("weekday", ("Saturday", "Sunday"), at=m.start()))
     elif m := take(r"\b(?:on |during )?(?:the )?(?:weekdays|working days|business days)\b"):
         parsed.filters.append(Filter("weekday", WEEKDAYS[:5], at=m.start()))
-    while m := take(r"\b(?:on |during )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"):
-        parsed.filters.append(Filter("weekday", (WEEKDAY_WORDS[m[1]],), at=m.start()))
+    days = [m for m in words.take_all(r"\b(?:on |during |every |on every )?(monday|tuesday|wednesday|thursday|friday|"
+                                      r"saturday|sunday)s?\b")]
+    if days:
+        parsed.filters.append(Filter("weekday", tuple(WEEKDAY_WORDS[m[1]] for m in days), at=days[0].start()))
     if m := take(r"\b(?:with |had |have |has )?(?:a |an )?(?:second(?:ary)?|additional|another|2nd) (?:category|"
                  r"intent|topic|reason|request)\b"):
         parsed.filters.append(Filter("secondary", CATEGORIES, at=m.start()))
     # Categories, primary and secondary ("about a damaged item and also asked to skip a month").
     found: list[tuple[int, str]] = []
+    not_found: list[str] = []
     for pattern, value in CATEGORY_WORDS:
+        while m := take(rf"\b{NOT} (?:(?:about|for|on|regarding|concerning|in|of) )?(?:the |an? )?(?:{pattern})"
+                        rf"(?: (?:category|tickets?|requests?|cases?|issues?|inquir\w*|questions?))?\b"):
+            not_found.append(value)
         while m := take(rf"\b(?:(?:about|for|on|regarding|concerning|in|of|to|asking to|asked to|wanting to|wants to|"
                         rf"want to|requests? to) )?(?:the |an? )?(?:{pattern})(?: (?:category|tickets?|requests?|"
                         rf"cases?|issues?|inquir\w*|questions?))?\b"):
             found.append((m.start(), value))
     found.sort()
     if found:
-        values = tuple(dict.fromkeys(v for _, v in found))
+        values = tuple(_first_places(found))
         also = take(r"\b(?:also|as well|too|both|at the same time|together with|along with|plus|second(?:ary)? "
                     r"(?:intent|topic|category|reason))\b")
         if also and len(values) == 2:
             parsed.filters.append(Filter("category", values, at=found[0][0]))
             parsed.filters.append(Filter("secondary", values, at=found[0][0]))
-        elif len(values) > 1 and not take(r"\b(?:or|and|either)\b"):
+        elif len(values) > 1 and parsed.groups is None and not take(r"\b(?:or|and|either)\b"):
             raise Unanswerable("it names " + " and ".join(v.replace("_", " ") for v in values) + "; ask about one "
                                "category, or about either of them ('payment or shipping tickets')")
         else:
-            parsed.filters.append(Filter("category", values, at=found[0][0]))
+            places = _first_places(found)
+            parsed.filters.append(Filter("category", tuple(places), at=found[0][0], places=tuple(places.values())))
+    if not_found:
+        parsed.filters.append(Filter("category", tuple(dict.fromkeys(not_found)), negated=True))
     take_rest = r"\b(?:category|categories|urgency|channel)\b"
     if parsed.has("category") or parsed.has("urgency") or parsed.has("channel"):
         words.take_all(take_rest)
@@ -1050,20 +1157,34 @@ def _read_rating_values(words: Words, parsed: Parsed) -> None:
     stars = r"(?:star ratings?|star reviews?|stars?|points?|ratings?|reviews?|out of 5)"
     found: set[str] = set()
     at: int | None = None
-    if m := take(r"\b(?:a |an )?(?:bad|low|poor|negative|unhappy|angry|terrible)(?: customer)?(?: ratings?| scores?| "
-                 r"reviews?| csat| stars?)?\b(?! (?:urgency|priority))"):
+    if m := take(r"\b(?:a |an )?(?:bad|low|poor|negative|unhappy|angry|terrible)(?: customer)?(?: ratings?| rated| "
+                 r"scores?| reviews?| csat| stars?)\b|\b(?:bad|poor|negative|terrible)\b(?! (?:urgency|priority))"):
         found |= {"1", "2"}
         at = m.start()
-    elif m := take(r"\b(?:a |an )?(?:good|high|positive|happy|great)(?: customer)?(?: ratings?| scores?| reviews?| "
-                   r"csat| stars?)\b"):
+    elif m := take(r"\b(?:a |an )?(?:good|high|positive|happy|great)(?: customer)?(?: ratings?| rated| scores?| "
+                   r"reviews?| csat| stars?)\b"):
         found |= {"4", "5"}
         at = m.start()
     digit = r"(?:[1-5]|one|two|three|four|five)"
+    digits = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "perfect": "5", "top": "5"}
+    while m := take(rf"\b(?:(?:the )?customers? )?(?:(?:rated|rate us|rate|rating|ratings|scored?|gave|given|of|a) )?"
+                    rf"(?:at least |at most )?({digit})"
+                    rf"(?: {stars})? (or (?:higher|more|above|better)|or (?:lower|less|below|worse)|(?:and|or) up|"
+                    rf"(?:and|or) (?:above|below))\b(?: {stars})?|\b(?:rated |ratings? |scores? )?(above|over|below|"
+                    rf"under|higher than|lower than|more than|less than) ({digit})(?: {stars})?\b"):
+        if m[1]:
+            bound = int(digits.get(m[1], m[1]))
+            up = re.search(r"higher|more|above|better|up", m[2]) is not None
+            values = range(bound, 6) if up else range(1, bound + 1)
+        else:
+            bound = int(digits.get(m[4], m[4]))
+            values = range(bound + 1, 6) if m[3] in ("above", "over", "higher than", "more than") else range(1, bound)
+        found = {str(v) for v in values} if not found else found & {str(v) for v in values}
+        at = m.start() if at is None else at
     while m := take(rf"\b(?:(?:rated|rating of|ratings? of|a rating of|gave|given|with|got|a|scored?|of) )?(?:only )?"
                     rf"({digit}|perfect|top)(?: (?:or|and|to|-|through) ({digit}))?(?: {stars})\b|"
                     rf"\b(?:rated|ratings? of|scored?) ({digit})(?: (?:or|and|to|through) ({digit}))?\b|"
                     rf"\b(?:ratings?|rated|scores?) (?:of )?at (least|most) ({digit})\b"):
-        digits = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "perfect": "5", "top": "5"}
         if m[5]:
             bound = int(digits.get(m[6], m[6]))
             values = range(bound, 6) if m[5] == "least" else range(1, bound + 1)
@@ -1075,6 +1196,9 @@ def _read_rating_values(words: Words, parsed: Parsed) -> None:
         # "a bad rating, 1 or 2 stars" says the same thing twice; anything else narrows it.
         found = numbers if not found or numbers <= found else found & numbers
         at = m.start() if at is None else at
+    if found and (m := take(rf"\b({digit}) (?:or|and|to) ({digit})\b")):
+        said = {str(v) for v in range(int(digits.get(m[1], m[1])), int(digits.get(m[2], m[2])) + 1)}
+        found = said if said <= found else found & said
     if found:
         parsed.filters.append(Filter("rating", tuple(sorted(found)), at=at or 0))
     if m := take(r"\b(?:not rated|unrated|without (?:a )?rating|no rating|never (?:got )?rated|"

@@ -24,8 +24,8 @@ async def test_the_agent_fixes_a_failed_query_answers_and_records_what_it_learne
     expected = (await (await db.execute(
         "SELECT count(*) FROM support_threads_data WHERE handled_by = 'ai' AND created_at >= %s AND created_at < %s",
         (datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 28, 12, tzinfo=UTC)))).fetchone())[0]
-    final = {"answer": f"AI handled {expected} tickets alone this week.", "key_label": "ai_handled",
-             "key_value": expected, "sql": GOOD_SQL, "chart": None, "can_answer": True}
+    final = {"interpretation": "Tickets handled by AI alone, this week", "answer": f"{expected}.",
+             "key_label": "ai_handled", "key_value": expected, "sql": GOOD_SQL, "chart": None, "can_answer": True}
     model = ScriptedModel([
         [function_call("run_sql", {"sql": "SELECT count(*) FROM tickets WHERE handled_by = 'ai'"}, call_id="c1")],
         [function_call("run_sql", {"sql": GOOD_SQL}, call_id="c2")],
@@ -35,6 +35,8 @@ async def test_the_agent_fixes_a_failed_query_answers_and_records_what_it_learne
         answer = (await client.call_tool("ask", {"question": QUESTION})).structured_content
     assert answer["method"] == "model" and answer["answered"] is True
     assert answer["key_figure"] == {"label": "ai_handled", "value": expected}
+    # Like the offline answers, the model's starts with how it read the question.
+    assert answer["answer"] == f"Tickets handled by AI alone, this week: {expected}."
     assert answer["result"]["rows"] == [[expected]]
 
     instructions = model.calls[0].system_instructions or ""
@@ -59,7 +61,8 @@ async def test_a_model_that_tries_to_write_is_refused_and_nothing_changes(db_url
     before = await (await db.execute("SELECT count(*) FROM support_dialogs")).fetchone()
     model = ScriptedModel([
         [function_call("run_sql", {"sql": "DELETE FROM support_dialogs"}, call_id="c1")],
-        [assistant_message(json.dumps({"answer": "The data cannot answer that.", "can_answer": False}))],
+        [assistant_message(json.dumps({"interpretation": "Deleting dialogues", "answer": "The data cannot answer that.",
+                                       "can_answer": False}))],
     ])
     async with Client(server_with(model, db_url)) as client:
         answer = (await client.call_tool("ask", {"question": "Delete the dialogs please"})).structured_content
