@@ -1,5 +1,6 @@
 """What short customer answers mean, in the languages we serve (en, ru, es, de, he): yes or no, a number of
-months, a frequency, a kind of damage, a request for a person, an attempt to override instructions."""
+months, a frequency, a kind of damage, a request for a person. (Attempts to override instructions and the other
+guardrails live in `guardrails.py`.)"""
 
 from __future__ import annotations
 
@@ -23,13 +24,6 @@ _HUMAN = re.compile(
     r"humano|persona real|agente|representante|"
     r"mensch|mitarbeiter|echte person|"
     r"נציג|בן אדם|אדם אמיתי)", re.IGNORECASE)
-
-_INJECTION = re.compile(
-    r"(ignore (all |your |the |previous |prior )*(rules|instructions|prompt)|disregard (your|the|all) "
-    r"(rules|instructions)|you are now|system prompt|developer mode|jailbreak|act as (an? )?(admin|administrator|"
-    r"developer)|every (customer|subscription|account)|all (customers|subscriptions|accounts)|"
-    r"игнорируй|забудь (все )?(правила|инструкции)|ignora (tus|las) (reglas|instrucciones)|"
-    r"ignoriere (deine|alle) (regeln|anweisungen)|התעלם מה(הוראות|כללים))", re.IGNORECASE)
 
 _MONTH_WORDS = {
     1: r"one|a|1|один|одну|uno|un|einen|ein|חודש אחד|חודש",
@@ -68,10 +62,6 @@ def is_no(text: str) -> bool:
 
 def asks_for_human(text: str) -> bool:
     return bool(_HUMAN.search(text))
-
-
-def looks_like_injection(text: str) -> bool:
-    return bool(_INJECTION.search(text))
 
 
 def months_in(text: str) -> int | None:
