@@ -23,6 +23,7 @@ from agents import Model, ModelSettings, ModelTracing
 from agents.agent_output import AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
+from agents.retry import ModelRetryAdvice, ModelRetryAdviceRequest
 from agents.tool import Tool
 from agents.usage import Usage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
@@ -196,6 +197,9 @@ class MeteredModel(Model):
                         total_tokens=used.total_tokens, input_tokens_details=used.input_tokens_details,
                         output_tokens_details=used.output_tokens_details))
             yield event
+
+    def get_retry_advice(self, request: ModelRetryAdviceRequest) -> ModelRetryAdvice | None:
+        return self.inner.get_retry_advice(request)
 
     async def close(self) -> None:
         await self.inner.close()
