@@ -81,11 +81,15 @@ def figure_or_reason(choice: QueryChoice, result: QueryResult) -> KeyFigure:
         else:
             value = round(sum(float(r[column] or 0) for r in matching), 1)
         label = f"{column} ({field} {wanted})"
-    elif how in ("diff", "change"):
+    elif how in ("diff", "change", "ratio"):
         column, first, second = rest.split(":")
         a, b = (_row_value(rows, selector, column) for selector in (first, second))
         if how == "diff":
             value, label = a - b, f"{column} difference"
+        elif how == "ratio":
+            if not b:
+                raise NoFigure(f"the second group had no {column.replace('_', ' ')}, so there is no ratio")
+            value, label = round(a / b, 2), f"{column} ratio"
         else:
             if not a:
                 raise NoFigure(f"the first period had no {column.replace('_', ' ')}, so there is no percentage change")
@@ -157,11 +161,19 @@ def sentence(choice: QueryChoice, figure: KeyFigure, result: QueryResult) -> str
         if chosen is not None:
             share = f", {fmt(chosen['share_pct'])}%" if "share_pct" in chosen else ""
             extra = f" ({fmt(chosen['tickets'])} tickets{share})"
+    elif detail.startswith("breakdown:"):
+        _, column, kind, scale = detail.split(":")
+        groups = [r for r in rows if r.get(column) is not None]
+        value = ", ".join(
+            f"{str(r['label']).replace('_', ' ')} "
+            f"{fmt(round(float(r[column]) * float(scale), 2) if float(scale) != 1.0 else r[column], kind)}"
+            for r in sorted(groups, key=lambda r: -float(r[column])))
     elif detail.startswith("rank:"):
-        _, column, kind = detail.split(":")
+        _, column, kind, scale = detail.split(":")
         chosen = next((r for r in rows if str(r.get("label")) == str(figure.value)), None)
         if chosen is not None:
-            extra = f" ({fmt(chosen[column], kind)}" + (
+            shown = round(float(chosen[column]) * float(scale), 2) if float(scale) != 1.0 else chosen[column]
+            extra = f" ({fmt(shown, kind)}" + (
                 f", {fmt(chosen['tickets'])} tickets" if column != "tickets" and "tickets" in chosen else "") + ")"
     elif detail == "share" and rows:
         wanted = choice.key.split("=", 1)[1].rsplit(":", 1)[0].split("|")
@@ -182,8 +194,8 @@ def sentence(choice: QueryChoice, figure: KeyFigure, result: QueryResult) -> str
         extra = f" ({fmt(first.get(column))} of {fmt(first.get('rated'))} rated)"
     elif detail == "failure_pct" and first:
         extra = f" ({fmt(first.get('failed'))} of {fmt(first.get('tasks'))} tasks)"
-    elif detail in ("median_response_minutes", "avg_response_minutes", "median_resolution_hours",
-                    "avg_resolution_hours", "avg_ai_answer_seconds", "median_ai_answer_seconds") and first:
+    elif detail in ("median_response_seconds", "avg_response_seconds", "median_resolution_seconds",
+                    "avg_resolution_seconds", "avg_ai_answer_seconds", "median_ai_answer_seconds") and first:
         over = "answered" if "response" in detail else "resolved" if "resolution" in detail else "ai_answered"
         extra = f" (over {fmt(first.get(over))} tickets)"
     return " ".join(f"{choice.interpretation}: {value}{extra}.".split())

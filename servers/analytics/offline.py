@@ -46,6 +46,7 @@ class Metric:
     kind: str
     better: int = 0  # +1 when higher is better, -1 when lower is better (for "best" / "worst")
     counts: bool = False  # a count: 0 when nothing matches
+    shown_in: str | None = None  # the unit a duration is given in unless the question asks for another
 
 
 TICKET_METRICS: dict[str, Metric] = {m.column: m for m in (
@@ -69,10 +70,10 @@ TICKET_METRICS: dict[str, Metric] = {m.column: m for m in (
     Metric("avg_rating", "Average rating (1-5)", "rating", +1),
     Metric("low_rating_pct", "Share of ratings that are 1-2", "pct", -1),
     Metric("high_rating_pct", "Share of ratings that are 4-5", "pct", +1),
-    Metric("median_response_minutes", "Median first response time", "minutes", -1),
-    Metric("avg_response_minutes", "Average (mean) first response time", "minutes", -1),
-    Metric("median_resolution_hours", "Median time to resolve", "hours", -1),
-    Metric("avg_resolution_hours", "Average (mean) time to resolve", "hours", -1),
+    Metric("median_response_seconds", "Median first response time", "seconds", -1, shown_in="minute"),
+    Metric("avg_response_seconds", "Average (mean) first response time", "seconds", -1, shown_in="minute"),
+    Metric("median_resolution_seconds", "Median time to resolve", "seconds", -1, shown_in="hour"),
+    Metric("avg_resolution_seconds", "Average (mean) time to resolve", "seconds", -1, shown_in="hour"),
     Metric("median_ai_answer_seconds", "Median time from arrival to the AI's answer", "seconds", -1),
     Metric("avg_ai_answer_seconds", "Average (mean) time from arrival to the AI's answer", "seconds", -1),
     Metric("cost_usd", "AI cost", "money", -1),
@@ -175,6 +176,9 @@ def _plan_tickets(parsed: Parsed, now: datetime) -> QueryChoice:
     metric = _ticket_metric(parsed)
     if parsed.groups is not None:
         return _plan_difference(parsed, period, metric)
+    if parsed.dimension is not None and parsed.breakdown and parsed.direction is None and parsed.polarity is None:
+        shares = parsed.share and not parsed.filters and metric.column == "tickets"
+        return _plan_breakdown(parsed, period, TICKET_METRICS["share_pct"] if shares else metric)
     if parsed.dimension is not None and (parsed.direction is not None or parsed.polarity is not None):
         return _plan_ranking(parsed, period, metric)
     if parsed.share:
@@ -187,7 +191,8 @@ def _plan_tickets(parsed: Parsed, now: datetime) -> QueryChoice:
     if simple is not None:
         return simple
     params = _ticket_params(parsed.filters, parsed.thresholds, period)
-    return _one_figure("ticket_metrics", params, period, metric, _interpretation(parsed, metric.label, period))
+    return _one_figure("ticket_metrics", params, period, metric, _interpretation(parsed, metric.label, period),
+                       parsed.unit)
 
 
 def _special(parsed: Parsed, now: datetime, period: Period) -> QueryChoice | None:
@@ -231,7 +236,7 @@ def _hours(hours: int) -> str:
 def _ticket_metric(parsed: Parsed) -> Metric:
     """The column a ticket question measures."""
     m, agg = parsed.metric, parsed.aggregate
-    if m in (None, "count"):
+    if m in (None, "count", "ratio"):
         column = "tickets"
     elif m == "rating" and (parsed.has("rating") or (parsed.counting and agg is None)):
         # "how many 1-star ratings": a count of the tickets rated so, not their average.
@@ -243,9 +248,9 @@ def _ticket_metric(parsed: Parsed) -> Metric:
     elif m == "rated":
         column = "rated"
     elif m == "response":
-        column = "avg_response_minutes" if agg == "avg" else "median_response_minutes"
+        column = "avg_response_seconds" if agg == "avg" else "median_response_seconds"
     elif m == "resolution":
-        column = "avg_resolution_hours" if agg == "avg" else "median_resolution_hours"
+        column = "avg_resolution_seconds" if agg == "avg" else "median_resolution_seconds"
     elif m == "ai_answer_seconds":
         column = "median_ai_answer_seconds" if agg == "median" else "avg_ai_answer_seconds"
     elif m == "cost":
@@ -288,7 +293,7 @@ def _simple_query(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice
     if metric.column == "cost_usd" and not slots:
         return QueryChoice("ai_cost", span, period, "sum:cost_usd", {}, _interpretation(parsed, metric.label, period),
                            kind="money", detail="cost", zero_when_missing=True)
-    if metric.column == "median_response_minutes" and slots == {"handled"} and parsed.values("handled") in (
+    if metric.column == "median_response_seconds" and slots == {"handled"} and parsed.values("handled") in (
             ("ai",), ("human",)) and parsed.unit in (None, "minute"):
         who = parsed.values("handled")[0]
         return QueryChoice("response_times", span, period, f"row:handled_by={who}:median_minutes", {},
@@ -298,7 +303,7 @@ def _simple_query(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice
 
 def _one_figure(query: str, params: dict[str, Any], period: Period, metric: Metric, interpretation: str,
                 unit: str | None = None) -> QueryChoice:
-    kind, scale = _unit(metric.kind, unit)
+    kind, scale = _unit(metric.kind, unit or metric.shown_in)
     return QueryChoice(query, params, period, f"first:{metric.column}", interpretation=interpretation, kind=kind,
                        scale=scale, detail=metric.column, zero_when_missing=metric.counts)
 
@@ -383,6 +388,17 @@ def _plan_share(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice:
         base = [f for f in base if f.slot != "rated"]
         return _one_figure("ticket_metrics", _ticket_params(base, parsed.thresholds, period), period, m,
                            _interpretation(_without(parsed, part, "rated"), m.label, period))
+    if part.slot == "rated":
+        m = TICKET_METRICS["rated_pct"]
+        figure = _one_figure("ticket_metrics", _ticket_params(base, parsed.thresholds, period), period, m,
+                             _interpretation(_without(parsed, part), m.label, period))
+        if part.values == ("no",):
+            figure.key, figure.interpretation = "complement:rated_pct", _interpretation(
+                _without(parsed, part), "Share of tickets not rated by the customer", period)
+        return figure
+    if any(f.slot == part.slot for f in base):
+        raise Unanswerable(f"it asks for one {part.slot.replace('_', ' ')} as a share of another; ask for each "
+                           "count, or for a share of all tickets")
     if part.slot == "customer":
         m = TICKET_METRICS["identified_pct"]
         figure = _one_figure("ticket_metrics", _ticket_params(base, parsed.thresholds, period), period, m,
@@ -475,7 +491,7 @@ def _plan_ranking(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice
     return QueryChoice("ticket_metrics", params, period,
                        f"{'top' if direction == 'most' else 'bottom'}:{metric.column}:label",
                        interpretation=interpretation, kind="date" if dimension == "day" else "label",
-                       detail=f"rank:{metric.column}:{metric.kind}")
+                       detail=f"rank:{metric.column}:{':'.join(map(str, _unit(metric.kind, metric.shown_in)))}")
 
 
 def _direction(parsed: Parsed, metric: Metric) -> str:
@@ -489,6 +505,19 @@ def _direction(parsed: Parsed, metric: Metric) -> str:
     return "most"
 
 
+def _plan_breakdown(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice:
+    """'Tickets for each channel': every group's figure; the key figure is the largest group."""
+    assert parsed.dimension is not None
+    if parsed.dimension not in TICKET_DIMENSIONS or metric.column == "per_day":
+        raise Unanswerable(f"tickets cannot be broken down by {parsed.dimension.replace('_', ' ')} here")
+    params = _ticket_params(parsed.filters, parsed.thresholds, period, by=TICKET_DIMENSIONS[parsed.dimension])
+    kind, scale = _unit(metric.kind, parsed.unit or metric.shown_in)
+    noun = DIMENSION_NOUNS[parsed.dimension].lower()
+    return QueryChoice("ticket_metrics", params, period, f"top:{metric.column}:label",
+                       interpretation=_interpretation(parsed, f"{metric.label} by {noun}", period),
+                       kind="label", detail=f"breakdown:{metric.column}:{kind}:{scale}")
+
+
 def _plan_difference(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice:
     """'How many more email tickets than WhatsApp tickets': the difference of two groups' counts."""
     assert parsed.groups is not None and parsed.dimension is not None
@@ -499,6 +528,10 @@ def _plan_difference(parsed: Parsed, period: Period, metric: Metric) -> QueryCho
         first, second = second, first
     params = _ticket_params(parsed.filters, parsed.thresholds, period, by=TICKET_DIMENSIONS[parsed.dimension])
     a, b = (_phrase(Filter(parsed.dimension, (value,))) for value in (first, second))
+    if parsed.metric == "ratio":
+        return QueryChoice("ticket_metrics", params, period, f"ratio:tickets:label={first}:label={second}",
+                           interpretation=_interpretation(parsed, f"Tickets {a} per ticket {b}", period),
+                           kind="number", detail="diff")
     return QueryChoice("ticket_metrics", params, period, f"diff:tickets:label={first}:label={second}",
                        interpretation=_interpretation(parsed, f"Tickets {a} minus tickets {b}", period),
                        detail="diff", zero_when_missing=True)
@@ -586,7 +619,7 @@ def _plan_general(parsed: Parsed, now: datetime, query: str, metrics: dict[str, 
         interpretation = _general_interpretation(parsed, f"{DIMENSION_NOUNS[parsed.dimension]} with {extreme} {what}",
                                                  period, sets)
         return QueryChoice(query, params, period, f"{'top' if direction == 'most' else 'bottom'}:{column}:label",
-                           interpretation=interpretation, kind="label", detail=f"rank:{column}:{metric.kind}")
+                           interpretation=interpretation, kind="label", detail=f"rank:{column}:{metric.kind}:1.0")
     interpretation = _general_interpretation(parsed, metric.label, period, sets)
     return QueryChoice(query, params, period, f"first:{column}", interpretation=interpretation, kind=metric.kind,
                        detail=column, zero_when_missing=metric.counts)

@@ -67,7 +67,7 @@ please show tell give list find know see let want need like
 number count total amount sum
 ones one kind type types sort used
 end up ended ending wind bring brings brought generate generates generated produce produces produced
-see saw seen sees makes make making cause causes caused given gets has across all
+see saw seen sees makes make making cause causes caused given gets has across all went go goes gone gives gave
 """.split())
 
 
@@ -115,6 +115,7 @@ class Parsed:
     group_split: int = 0  # where "than" was said
     counting: bool = False  # "how many", "number of": a count is asked
     often: bool = False  # "most often": with a filter, how often within each group
+    breakdown: bool = False  # "by channel", "for each category": every group, not the top one
     not_understood: list[str] = field(default_factory=list)
 
     def values(self, slot: str) -> tuple[str, ...]:
@@ -226,6 +227,9 @@ OUT_OF_SCOPE: list[tuple[str, str]] = [
      "subscriptions and cancellations themselves are not in the support tables, only the tickets asking for them"),
     (r"\b(campaigns?|marketing|advert\w*|ads|utm|referr\w*|promo\w*|coupons?|discount codes?|newsletters?|"
      r"influencers?|affiliates?)\b", "there is no marketing or campaign attribution in the support tables"),
+    (r"\bhow many (human |support |live )?(agents|staff|employees|team members|reps|representatives|people (work|"
+     r"are on))\b|\b(size of|people on) (the |our )?(support )?team\b",
+     "the support staff are not in the support tables (only whether a human answered each ticket)"),
     (r"\b(hours?|time) (do|does|did) (our |the )?(agents?|staff|team|people|humans?|employees?) (spend|work|log)|"
      r"\b(shifts?|working hours|workload per|overtime|headcount|salary|salaries|payroll)\b",
      "staff working time is not recorded"),
@@ -532,8 +536,8 @@ TASK_WORDS: list[tuple[str, str]] = [
     (r"report\w* (?:a )?missing (?:packages?|parcels?|box\w*)|missing (?:packages?|parcels?) reports?",
      "report_missing_package"),
     (r"search\w* (?:the )?(?:knowledge(?: base)?|faq|help center)|knowledge (?:base )?search\w*", "search_knowledge"),
-    (r"hand ?offs?|hand\w* (?:it |the conversation |the ticket )?(?:over|off)(?: to (?:a )?humans?)?",
-     "handoff"),
+    (r"hand ?offs?|hand\w* (?:it |them |(?:the |a )?(?:conversation|ticket|chat|case|customer) )?(?:over|off)"
+     r"(?: to (?:a |the )?(?:humans?|agents?|person|people|staff))?", "handoff"),
 ]
 ERROR_WORDS: list[tuple[str, str]] = [
     (r"(?:the )?carrier(?: api)?(?: (?:timed out|timeouts?|time ?outs?|was slow|did not answer))?|"
@@ -629,8 +633,8 @@ def _read_how(words: Words, parsed: Parsed) -> None:
         parsed.aggregate = "median"
     if take(r"\bin total\b|\btotal\b|\baltogether\b|\bcombined\b|\bsum of\b"):
         parsed.aggregate = parsed.aggregate or "total"
-    if take(r"\b(?:what|which) (?:share|percentage|percent|proportion|fraction|part|portion|ratio)\b|"
-            r"\b(?:share|percentage|percent|proportion|fraction|portion|ratio) of\b|\bhow often\b|"
+    if take(r"\b(?:what|which) (?:share|percentage|percent|proportion|fraction|part|portion)\b|"
+            r"\b(?:share|percentage|percent|proportion|fraction|portion) of\b|\bhow often\b|"
             r"\b(?:in |as a )?(?:percent(?:age)?|%|per cent)\b|\bshares?\b|\bproportions?\b|\bfractions?\b"):
         parsed.share = True
     parsed.counting = bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", words.text))
@@ -648,11 +652,12 @@ def _read_subject(words: Words, parsed: Parsed) -> None:
         parsed.subject = "tasks"
         if re.search(r"\b(?:which|what) (?:ai )?(?:agent )?(?:tasks?|actions?|tool)\b", words.text):
             parsed.dimension = "task_type"
-    elif words.sees(r"\b(?:judged|reviewed|verdicts?|better|worse|as good as|equivalent|similar\w*|comparisons?)\b") \
+    elif words.sees(r"\b(?:judged|reviewed|verdicts?|better|worse|as good as|equivalent|similar\w*|comparisons?|"
+                    r"beat|outperform\w*)\b") \
             and words.sees(r"\b(?:ai|human|humans|person|agent)(?: written)?(?: answers?| ones?| replies| reply| "
                            r"responses?| drafts?)?\b") and words.sees(r"\b(?:answers?|ones?|replies|reply|responses?|"
                                                                      r"drafts?|judged|reviewed|verdicts?|similar\w*|"
-                                                                     r"comparisons?)\b"):
+                                                                     r"comparisons?|beat|outperform\w*)\b"):
         parsed.subject = "comparisons"
     elif words.take(r"\b(?:category )?(?:rules?|instructions?|prompts?|guidelines?)(?: versions?)?(?: (?:for|given to) "
                     r"the ai)?\b"):
@@ -698,11 +703,14 @@ def _read_comparison_slots(words: Words, parsed: Parsed) -> None:
     verdicts = [
         (r"(?:the )?humans?(?: written)?(?: answers?| ones?| replies| reply)? (?:was |were |is |are )?"
          r"(?:judged |rated |"
-         r"found )?better(?: than (?:the )?ai(?: answers?| ones?)?)?|(?:the )?ai(?: answers?| ones?)? (?:was |were |"
+         r"found )?better(?: than (?:the )?ai(?: answers?| ones?)?)?|(?:the )?humans? (?:beat|outperform\w*|did better "
+         r"than|won against) (?:the )?ai|(?:the )?ai(?: answers?| ones?)? (?:was |were |"
          r"is |are )?(?:judged |rated |found )?worse(?: than (?:the )?humans?(?: answers?| ones?)?)?|human[_ ]better",
          "human_better"),
         (r"(?:the )?ai(?: written)?(?: answers?| ones?| replies| reply)? (?:was |were |is |are )?"
-         r"(?:judged |rated |found )?better"
+         r"(?:judged |rated |found )?better(?: than (?:the )?humans?(?: answers?| ones?)?)?|(?:the )?ai (?:beat|"
+         r"outperform\w*|did better than|won against) (?:the )?humans?|(?:the )?ai(?: written)?(?: answers?| ones?| "
+         r"replies| reply)? (?:was |were |is |are )?(?:judged |rated |found )?better"
          r"(?: than (?:the )?humans?(?: answers?| ones?)?)?|(?:the )?humans?(?: answers?| ones?)? (?:was |were |is |"
          r"are )?(?:judged |rated |found )?worse(?: than (?:the )?ai(?: answers?| ones?)?)?|ai[_ ]better",
          "ai_better"),
@@ -712,7 +720,7 @@ def _read_comparison_slots(words: Words, parsed: Parsed) -> None:
     for pattern, value in verdicts:
         if m := words.take(rf"\b(?:{pattern})\b"):
             parsed.filters.append(Filter("verdict", (value,), at=m.start()))
-    if words.take(r"\bsimilar(?:ity)?\b|\bhow close\b|\bdiffer(?:ence|ent)?\b"):
+    if words.take(r"\bsimilar(?:ity)?(?: scores?)?\b|\bhow close\b|\bdiffer(?:ence|ent)?\b"):
         parsed.metric = "avg_similarity"
         words.take(r"\b(?:on )?average\b|\bmean\b")
     if words.take(r"\bunchanged\b|\bas is\b|\bwithout (?:any )?(?:edits?|changes?)\b"):
@@ -817,7 +825,8 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
     elif m := take(r"\b(?:(?:fastest|quickest|slowest|longest|shortest) )?(?:time to (?:resolve|resolution|close|"
                    r"closure|fix)|resolution times?|(?:fastest|quickest|slowest) (?:resolution|to resolve|to close)|"
                    r"(?:takes?|took|taking) (?:the )?(?:longest|shortest|most time|least time|longer|shorter) "
-                   r"(?:to )?(?:resolve|close|get resolved|be resolved|get closed)|"
+                   r"(?:to )?(?:resolve|close|get resolved|be resolved|get closed)|(?:does|did|do) it take (?:us )?"
+                   r"to (?:resolve|close|fix|solve)|"
                    r"(?:how long|time) (?:does|did|"
               r"do)? ?(?:it )?(?:take )?(?:to )?(?:resolve|close|fix|solve)|time (?:until|before) (?:it is |they are "
               r"|the ticket is )?(?:resolved|closed)|handling times?)\b"):
@@ -831,6 +840,7 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
     if m := take(r"\b(?:ai |model |llm |openai |token )?(?:answers? )?(?:costs?|spend(?:ing)?|spent|expens\w*|cheap\w*|"
             r"dollars|usd|\$)\b(?: us)?(?: (?:on|for) (?:the )?ai(?: answers?| models?)?)?"):
         _measure(parsed, "cost")
+        take(r"\b(?:in |on )?(?:ai |model )?(?:spend(?:ing)?|costs?)\b")
         if re.search(r"cheap", m[0]):
             parsed.direction = "least"
         if take(r"\b(?:per|each|an?) (?:ai )?(?:answer|ticket|reply|response|conversation)\b|\bper\b"):
@@ -840,13 +850,15 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
         _measure(parsed, "resolution_rate_pct")
     elif take(r"\bescalation rates?\b|\bescalat\w* rates?\b"):
         _measure(parsed, "escalation_pct")
-    elif take(r"\bhand ?off rates?\b|\bhand(?:ing)? ?offs?\b|\b(?:the ai )?hand(?:ed|ing|s)? (?:the conversation |"
-              r"the ticket |it |them )?(?:over |off )?(?:to (?:a |the )?(?:humans?|agents?|person|people|staff))\b|"
-              r"\b(?:the ai )?hand(?:ed|ing|s)? (?:the conversation |the ticket |it |them )?(?:over|off)\b"):
+    elif take(r"\bhand ?off rates?\b|\bhand(?:ing)? ?offs?\b|\b(?:the ai )?hand(?:ed|ing|s)? (?:(?:the |a )?"
+              r"(?:conversation|ticket|chat|case|customer) |it |them )?(?:over |off )?(?:to (?:a |the )?(?:humans?|"
+              r"agents?|person|people|staff))\b|\b(?:the ai )?hand(?:ed|ing|s)? (?:(?:the |a )?(?:conversation|ticket|"
+              r"chat|case|customer) |it |them )?(?:over|off)\b"):
         _measure(parsed, "handoff_pct" if parsed.share or "rate" in words.text else "handoffs")
         words.take(r"\brates?\b")
         # "... handoff rate, i.e. the AI handing the conversation to a human": the same thing said twice.
-        words.take_all(r"\b(?:the ai )?hand(?:ed|ing|s)? (?:the conversation |the ticket |it |them )?(?:over |off )?"
+        words.take_all(r"\b(?:the ai )?hand(?:ed|ing|s)? (?:(?:the |a )?(?:conversation|ticket|chat|case|customer) |"
+                       r"it |them )?(?:over |off )?"
                        r"(?:to (?:a |the )?(?:humans?|agents?|person|people|staff))?\b|\b(?:to (?:a |the )?"
                        r"(?:humans?|agents?|person|people|staff))\b")
         words.take(r"\b(?:did |does |do )?(?:the |our )?ai (?:make|do|perform|trigger|initiate|request)\w*\b")
@@ -879,9 +891,9 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
     if m := take(r"\b(?:people|customers?|senders?|users) (?:that |who |whom )?(?:we )?(?:could not|can not|cannot|did "
                  r"not|were not able to|failed to) (?:be )?identif\w*\b|"
                  r"\b(?:unknown|unidentified|anonymous|not identified|"
-                 r"unrecognized|without an account|no account)"
-                 r" (?:senders?|customers?|people|users)?\b|\b(?:senders?|customers?) (?:we )?(?:could not|did not) "
-                 r"identif\w*\b"):
+                 r"unrecognized|without an account|no account)(?: (?:senders?|customers?|people|users))?\b|"
+                 r"\b(?:senders?|customers?|people|users) (?:without an account|with no account|we do not know)\b|"
+                 r"\b(?:senders?|customers?) (?:we )?(?:could not|did not) identif\w*\b"):
         parsed.filters.append(Filter("customer", ("unknown",), at=m.start()))
     elif m := take(r"\b(?:identified|known|registered|existing) (?:customers?|senders?)\b"):
         parsed.filters.append(Filter("customer", ("known",), at=m.start()))
@@ -906,9 +918,12 @@ def _read_group_names(words: Words, parsed: Parsed) -> None:
     for pattern, dimension in _dimensions(parsed):
         if parsed.dimension:
             break
-        if words.take(rf"\b(?:which|what|each|every|by|across|for each|broken down by|split by|in which|on which|"
-                      rf"from which) (?:single |one |ai )?(?:{pattern})\b"):
+        # "per" groups only by a kind ("per channel"); "per day" is a rate, read with the measure.
+        per = "|per" if dimension not in ("day", "week", "month", "hour") else ""
+        if m := words.take(rf"\b(?:which|what|each|every|by|across|for each|broken down by|split by|in which|on which|"
+                           rf"from which{per}) (?:single |one |ai )?(?:{pattern})\b"):
             parsed.dimension = dimension
+            parsed.breakdown = re.match(r"(?:each|every|by|across|for each|broken|split|per)\b", m[0]) is not None
 
 
 def _read_grouping(words: Words, parsed: Parsed) -> None:
@@ -942,7 +957,15 @@ def _read_early(words: Words, parsed: Parsed) -> None:
     """Phrases whose words would otherwise be read as something else: 'how many more ... than humans', 'in
     escalated status' (not 'escalated to a human'), 'rather than the AI' (a contrast, not a filter)."""
     take = words.take
-    if words.sees(r"\bhow many (?:more|fewer|less)\b") and words.sees(r"\bthan\b"):
+    if words.sees(r"\bratio\b") and words.sees(r"\b(?:to|vs|versus|and)\b"):
+        # "the ratio of AI-handled to human-handled tickets": two groups, the first said before "to".
+        words.take(r"\b(?:what is )?(?:the )?ratio (?:of|between)\b|\bratio\b")
+        split = words.take(r"\b(?:to|vs|versus|and)\b")
+        assert split is not None
+        parsed.groups = ("", "")
+        parsed.group_split = split.start()
+        parsed.metric = "ratio"
+    elif words.sees(r"\bhow many (?:more|fewer|less)\b") and words.sees(r"\bthan\b"):
         # "How many more email tickets than WhatsApp tickets", "... did the AI handle alone than humans did":
         # the two groups are read as filters of one slot, the first one said before "than".
         more = words.take(r"\bhow many (?:more|fewer|less)\b")
@@ -1004,7 +1027,8 @@ def _read_groups(parsed: Parsed) -> None:
 def _read_filters(words: Words, parsed: Parsed) -> None:
     take = words.take
     # Who answered. "Not answered" before "answered"; "without a human" (the AI alone) before "a human".
-    if m := take(r"\b(?:unanswered|(?:not|never) (?:yet )?(?:been )?(?:answered|replied to|responded to))\b"):
+    if m := take(r"\b(?:unanswered|(?:not|never) (?:yet )?(?:been )?(?:answered|replied to|responded to)|(?:still )?"
+                 r"(?:waiting|awaiting|waited) (?:for )?(?:an? |the |their )?(?:first )?(?:answer|reply|response))\b"):
         parsed.filters.append(Filter("handled", ("unanswered",), at=m.start()))
     human = r"(?:an? |the )?(?:humans?|persons?|people|(?:live |human |support )?agents?|staff(?: members?)?|" \
             r"team members?|(?:our |the )?(?:support )?team|employees?|reps?|manually|a real person)"
@@ -1054,14 +1078,13 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
     # Urgency: "high or critical", "urgent" (high and critical).
     urgencies: list[str] = []
     first_at = None
-    while m := take(r"\b(low|medium|normal|high|critical|urgent|highest|top)(?: (?:and|or|/) "
-                    r"(low|medium|high|critical))?(?: (?:urgency|priority|importance))?(?= (?:urgency|priority|"
-                    r"importance|tickets?|requests?|cases?|issues?|ones?|or|and)\b|$)"):
+    while m := take(r"\b(low|medium|normal|high|critical|urgent)(?: (?:and|or|/) (low|medium|high|critical))?"
+                    r"(?: (?:urgency|priority|importance))?\b(?!\s(?:ratings?|rated|scores?|stars?|costs?|share|"
+                    r"rates?|volume|number|escalation|percentage|satisfaction|resolution|similarity|reviews?))"):
         first_at = m.start() if first_at is None else first_at
         for word in (m[1], m[2]):
             if word:
-                urgencies.extend({"urgent": ["high", "critical"], "normal": ["medium"], "highest": ["critical"],
-                                  "top": ["critical"]}.get(word, [word]))
+                urgencies.extend({"urgent": ["high", "critical"], "normal": ["medium"]}.get(word, [word]))
     if m := take(r"\b(?:marked |with |of |at )?(?:an? )?(?:urgency|priority)(?: (?:level|of))? (?:is |was |=|of )?"
                  r"(low|medium|high|critical)(?: (?:or|and) (low|medium|high|critical))?\b"):
         first_at = m.start() if first_at is None else first_at
@@ -1116,6 +1139,12 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
                                       r"saturday|sunday)s?\b")]
     if days:
         parsed.filters.append(Filter("weekday", tuple(WEEKDAY_WORDS[m[1]] for m in days), at=days[0].start()))
+    for pattern, value in CATEGORY_WORDS:
+        # "shipping as their secondary topic", "a secondary category of payment".
+        if m := take(rf"\b(?:{pattern}) as (?:the |their |its |a )?(?:second(?:ary)?|additional|other|2nd) (?:category|"
+                     rf"intent|topic|reason|request)\b|\b(?:a |the |their )?(?:second(?:ary)?|2nd) (?:category|intent|"
+                     rf"topic|reason) (?:of |was |is |being |=)?(?:{pattern})\b"):
+            parsed.filters.append(Filter("secondary", (value,), at=m.start()))
     if m := take(r"\b(?:with |had |have |has )?(?:a |an )?(?:second(?:ary)?|additional|another|2nd) (?:category|"
                  r"intent|topic|reason|request)\b"):
         parsed.filters.append(Filter("secondary", CATEGORIES, at=m.start()))

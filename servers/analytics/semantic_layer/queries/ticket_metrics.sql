@@ -1,4 +1,4 @@
--- description: Ticket metrics in a period, for all tickets (one row labelled 'all') or a row per group, over the tickets that pass every filter: volume and share, who answered (AI alone, AI draft edited by a human, a human = escalation), AI answers and drafts (resolution rate), hand-offs, resolution, ratings, first response / resolution / AI answer times, AI cost and customers. A filter is a set of values written as a bit mask (0 = no filter); the bits follow the order of the values listed with it.
+-- description: Ticket metrics in a period, for all tickets (one row labelled 'all') or a row per group, over the tickets that pass every filter: volume and share, who answered (AI alone, AI draft edited by a human, a human = escalation), AI answers and drafts (resolution rate), hand-offs, resolution, ratings, first response / resolution / AI answer times (in seconds), AI cost and customers. A filter is a set of values written as a bit mask (0 = no filter); the bits follow the order of the values listed with it.
 -- param: start timestamptz | Start of the period (inclusive)
 -- param: end timestamptz | End of the period (exclusive)
 -- param: by int = 0 | Group by: 0 nothing, 1 category, 2 channel, 3 urgency, 4 language, 5 handled_by, 6 status, 7 day (UTC), 8 weekday, 9 rating, 10 ai_model, 11 week (Monday), 12 month, 13 hour of day (UTC)
@@ -123,11 +123,11 @@ SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END AS label,
        round(100.0 * count(*) FILTER (WHERE rating <= 2) / nullif(count(rating), 0), 1) AS low_rating_pct,
        count(*) FILTER (WHERE rating >= 4) AS high_ratings,
        round(100.0 * count(*) FILTER (WHERE rating >= 4) / nullif(count(rating), 0), 1) AS high_rating_pct,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY response_s) / 60)::numeric, 2) AS median_response_minutes,
-       round((avg(response_s) / 60)::numeric, 2) AS avg_response_minutes,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_s) / 3600)::numeric, 2)
-           AS median_resolution_hours,
-       round((avg(resolution_s) / 3600)::numeric, 2) AS avg_resolution_hours,
+       -- Durations in seconds: the answer shows them in the unit asked (minutes for a response, hours to resolve).
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY response_s))::numeric, 1) AS median_response_seconds,
+       round(avg(response_s)::numeric, 1) AS avg_response_seconds,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_s))::numeric, 1) AS median_resolution_seconds,
+       round(avg(resolution_s)::numeric, 1) AS avg_resolution_seconds,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ai_answer_s))::numeric, 1) AS median_ai_answer_seconds,
        round(avg(ai_answer_s)::numeric, 1) AS avg_ai_answer_seconds,
        round(coalesce(sum(ai_cost_usd), 0), 2) AS cost_usd,
