@@ -39,8 +39,10 @@ def figure_or_reason(choice: QueryChoice, result: QueryResult) -> KeyFigure:
     elif how == "sum":
         value = round(sum(float(r[rest] or 0) for r in rows), 2)
         label = f"total {rest}"
-    elif how == "count":
-        value, label = len(rows), f"number of {rest}s"
+    elif how in ("count", "count-1"):
+        # "How many times were the rules changed": every version after the first is a change.
+        value = len(rows) - (1 if how == "count-1" and rows else 0)
+        label = f"number of {rest}s" if how == "count" else f"changes ({rest}s after the first)"
     elif how == "avg":
         if not rows:
             raise NoFigure("there were no tickets in that period")

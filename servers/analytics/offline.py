@@ -432,6 +432,9 @@ def _plan_share(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice:
 
 
 def _part(parsed: Parsed) -> Filter:
+    named = [f for f in parsed.filters if f.slot == parsed.part]
+    if named:
+        return named[0]
     verb = None
     for word in (" were ", " was ", " are ", " is ", " came ", " come ", " got ", " get ", " did ", " does ",
                  " ended ", " end ", " had ", " have ", " went ", " handled ", " answered "):
@@ -594,15 +597,19 @@ def _plan_general(parsed: Parsed, now: datetime, query: str, metrics: dict[str, 
         mask = bits(f.values, order)
         params[name] = params[name] & mask if params.get(name) else mask
     column = parsed.metric if parsed.metric in metrics else count_column
+    if query == "agent_tasks" and parsed.dimension is None and (parsed.direction or parsed.polarity):
+        parsed.dimension = "task_type"  # "the most common agent task"
     if parsed.share and column == count_column:
         if query == "answer_comparison" and parsed.has("verdict"):
             verdict = parsed.values("verdict")[0]
             column = f"{verdict}_pct"
             params.pop("verdicts", None)
             metric = Metric(column, f"Share of compared answers judged {verdict.replace('_', ' ')}", "pct")
-        elif query == "agent_tasks" and parsed.values("task_status") == ("failed",):
+        elif query == "agent_tasks" and parsed.values("task_status") in (("failed",), ("succeeded",)):
             params.pop("statuses", None)
-            metric = metrics["failure_pct"]
+            metric = metrics["failure_pct" if parsed.values("task_status") == ("failed",) else "success_pct"]
+            column = metric.column
+            parsed = _without(parsed, "task_status")
         else:
             raise Unanswerable("a share of these is not among the vetted queries; ask for a count or a rate")
     else:
@@ -643,6 +650,11 @@ def _plan_rules(parsed: Parsed) -> QueryChoice:
         return QueryChoice("category_rules", params, None, "first:written_on",
                            interpretation=f"Day the category rules in force{where} were written", kind="date",
                            detail="rules")
+    if parsed.metric == "revisions":
+        params["active"] = 0
+        return QueryChoice("category_rules", params, None, "count-1:version",
+                           interpretation=f"Changes to the category rules{where} (versions after the first)",
+                           detail="rules", zero_when_missing=True)
     if parsed.metric == "versions":
         params["active"] = 0
         return QueryChoice("category_rules", params, None, "count:version",

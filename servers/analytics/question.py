@@ -68,6 +68,7 @@ number count total amount sum
 ones one kind type types sort used
 end up ended ending wind bring brings brought generate generates generated produce produces produced
 see saw seen sees makes make making cause causes caused given gets has across all went go goes gone gives gave
+complaint complaints then
 """.split())
 
 
@@ -116,6 +117,7 @@ class Parsed:
     counting: bool = False  # "how many", "number of": a count is asked
     often: bool = False  # "most often": with a filter, how often within each group
     breakdown: bool = False  # "by channel", "for each category": every group, not the top one
+    part: str | None = None  # the filter slot a share is of, when the question names it ("AI-alone rate")
     not_understood: list[str] = field(default_factory=list)
 
     def values(self, slot: str) -> tuple[str, ...]:
@@ -181,7 +183,8 @@ def _gaps(pattern: str) -> str:
 
 def normalize(question: str) -> str:
     text = question.lower()
-    for old, new in (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"'), ("–", "-"), ("—", " - "), ("&", " and "),
+    for old, new in (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"'), ("–", " "), ("—", " "), (" - ", " "),
+                     ("&", " and "),
                      ("e-mail", "email"), ("can't", "can not"), ("won't", "will not"), ("n't", " not")):
         text = text.replace(old, new)
     text = re.sub(r"[\"']other[\"']", " other_category ", text)
@@ -584,7 +587,7 @@ TASK_DIMENSIONS: list[tuple[str, str]] = [
 # "not", "except", "other than" before a value: everything but it.
 NOT = r"(?:not|non|except(?: for)?|excluding|other than|besides|apart from|outside(?: of)?)"
 MOST = r"most(?: often| frequently| common(?:ly)?| frequent| popular| used)?|highest|largest|biggest|greatest|" \
-       r"top|maximum|max|busiest|heaviest|leading"
+       r"top|maximum|max|busiest|heaviest|leading|peak"
 LEAST = r"least(?: often| frequently| common(?:ly)?| frequent| popular| used)?|fewest|lowest|smallest|minimum|" \
         r"min|quietest|calmest|rarest|least busy"
 
@@ -652,6 +655,10 @@ def _read_subject(words: Words, parsed: Parsed) -> None:
         parsed.subject = "tasks"
         if re.search(r"\b(?:which|what) (?:ai )?(?:agent )?(?:tasks?|actions?|tool)\b", words.text):
             parsed.dimension = "task_type"
+    elif words.sees(r"\b(?:reviewers?|verdicts?|equivalent|comparisons?)\b|\b(?:sent|approved|used) "
+                    r"(?:unchanged|as is|verbatim)\b|\bunchanged\b") and words.sees(r"\b(?:answers?|ones?|replies|"
+                                                                                  r"drafts?|tickets?)\b"):
+        parsed.subject = "comparisons"
     elif words.sees(r"\b(?:judged|reviewed|verdicts?|better|worse|as good as|equivalent|similar\w*|comparisons?|"
                     r"beat|outperform\w*)\b") \
             and words.sees(r"\b(?:ai|human|humans|person|agent)(?: written)?(?: answers?| ones?| replies| reply| "
@@ -723,24 +730,27 @@ def _read_comparison_slots(words: Words, parsed: Parsed) -> None:
     if words.take(r"\bsimilar(?:ity)?(?: scores?)?\b|\bhow close\b|\bdiffer(?:ence|ent)?\b"):
         parsed.metric = "avg_similarity"
         words.take(r"\b(?:on )?average\b|\bmean\b")
-    if words.take(r"\bunchanged\b|\bas is\b|\bwithout (?:any )?(?:edits?|changes?)\b"):
+    if words.take(r"\b(?:sent |approved |used )?(?:unchanged|as is|verbatim|without (?:any )?(?:edits?|changes?))\b"):
         parsed.metric = "unchanged"
     words.take_all(r"\b(?:the |what )?(?:ai|human|humans|person|agent)(?: written)?(?: answers?| ones?| replies| reply|"
                    r" responses?| drafts?| sent| wrote)?\b|\b(?:between|and|answers?|drafts?|replies|responses)\b|"
-                   r"\b(?:judged|rated|reviewed|found|considered|verdicts?|reviewers?|by (?:the )?reviewer|compared|"
+                   r"\b(?:judged|rated|reviewed|found|considered|marked|labell?ed|verdicts?|reviewers?|by (?:the )?"
+                   r"reviewers?|compared|had|an|a|sent|approved|marked?|"
                    r"comparisons?|"
                    r"to|than|those)\b")
 
 
 def _read_rule_slots(words: Words, parsed: Parsed) -> None:
-    if words.take(r"\b(?:go|went|gone|come|came) (?:live|into (?:force|effect))\b|\b(?:written|created|changed|"
-                  r"updated|introduced|started|activated|effective|in (?:force|effect|use) since)\b|\bsince when\b"):
+    if parsed.counting and words.take(r"\b(?:been )?(?:changed|updated|revised|edited|rewritten|modified)\b"):
+        parsed.metric = "revisions"
+    elif words.take(r"\b(?:go|went|gone|come|came) (?:live|into (?:force|effect))\b|\b(?:written|created|changed|"
+                    r"updated|introduced|started|activated|effective|in (?:force|effect|use) since)\b|\bsince when\b"):
         parsed.metric = "written_on"
     elif words.take(r"\bhow many versions?\b|\bversions?\b") or parsed.counting:
         parsed.metric = "versions"
     if m := words.take(r"\b(?:current|active|live|in (?:force|effect|use)|latest|newest)\b"):
         parsed.filters.append(Filter("active", ("active",), at=m.start()))
-    words.take_all(r"\b(?:for|of|to|given|the|ai|when|date|day|version)\b")
+    words.take_all(r"\b(?:for|of|to|given|the|ai|when|date|day|version|times?|been)\b")
 
 
 def _read_message_slots(words: Words, parsed: Parsed) -> None:
@@ -758,10 +768,15 @@ def _read_message_slots(words: Words, parsed: Parsed) -> None:
 
 def _read_change(words: Words, parsed: Parsed, periods: list[Period], now: datetime) -> None:
     """One period, or two with a change between them ("from October to November, in percent")."""
+    if parsed.subject == "rules":  # "how many times were the rules changed" counts versions
+        if len(periods) > 1:
+            raise Unanswerable("it names more than one period")
+        parsed.period = check_period(periods[0], now) if periods else None
+        return
     changes = words.take_all(r"\b(?:(?<!address.)(?<!frequency.)change[ds]?(?! (?:of )?(?:the |their )?(?:address|"
                              r"frequency|delivery))|grow|grew|growth|increase[ds]?|decrease[ds]?|drop(?:ped)?|fall|fell|"
                              r"rise|rose|differ(?:ence)?|compare[ds]?|comparison|versus|vs|against|(?:go|went|gone) "
-                             r"(?:up|down)|week over week|wow)\b")
+                             r"(?:up|down)(?: or (?:up|down))?|week over week|wow)\b")
     change = changes[0] if changes else None
     if change is not None and words.sees(r"\b(?:week over week|wow)\b|\bcompared (?:to|with) last week\b"):
         pass
@@ -822,6 +837,12 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
             parsed.direction = "most" if m[1] in ("slowest", "longest") else "least"
         elif "slowest" in words.text or "fastest" in words.text or "quickest" in words.text:
             parsed.direction = "most" if "slowest" in words.text else "least"
+    elif (words.sees(r"\bhow long\b") and words.sees(r"\b(?:resolv\w*|clos(?:e|ed|ing)|fix(?:ed)?|solv\w*)\b")
+          and not words.sees(r"\b(?:respon\w*|repl\w*|answer\w*)\b")):
+        words.take(r"\bhow long\b")
+        words.take(r"\b(?:(?:does|did|do) (?:it |they |a ticket |tickets |the ticket )?)?(?:takes?|took|taking)?"
+                   r"(?: us)?(?: to)?(?: get| be)? (?:resolv\w*|clos(?:e|ed|ing)|fix(?:ed)?|solv\w*)\b")
+        _measure(parsed, "resolution")
     elif m := take(r"\b(?:(?:fastest|quickest|slowest|longest|shortest) )?(?:time to (?:resolve|resolution|close|"
                    r"closure|fix)|resolution times?|(?:fastest|quickest|slowest) (?:resolution|to resolve|to close)|"
                    r"(?:takes?|took|taking) (?:the )?(?:longest|shortest|most time|least time|longer|shorter) "
@@ -868,12 +889,11 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
         words.take(r"\bat all\b")
         _measure(parsed, "rating")
     # Drafts and AI answers.
-    if take(r"\b(?:ai )?drafts? (?:that |which )?(?:did )?(?:a |the )?(?:humans?|agents?|person|people|staff) "
-            r"(?:edit(?:ed|s)?|chang(?:ed|e|es)|rewr(?:o|i)te|modif(?:y|ied)|correct(?:ed)?|fix(?:ed)?)\b|\b(?:edited|changed|rewritten|modified|corrected)"
-            r" (?:ai )?drafts?\b|\b(?:human|agent|staff) edited\b|\bai_edited\b|\bedited by (?:a )?"
-            r"(?:humans?|agents?|person|people|staff)\b|\b(?:a |the )?(?:humans?|agents?|person|people|staff) "
-            r"(?:edit(?:ed|s)?|chang(?:ed|e|es)|rewr(?:o|i)te|modif(?:y|ied)|correct(?:ed)?|fix(?:ed)?)(?: (?:the )?"
-            r"(?:ai )?(?:drafts?|answers?))?\b"):
+    editor = r"(?:a |the )?(?:humans?|agents?|person|people|staff)"
+    edited = r"(?:edit(?:ed|s)?|chang(?:ed|e|es)|rewr(?:o|i)te|rewritten|modif(?:y|ied)|correct(?:ed)?|fix(?:ed)?)"
+    if take(rf"\b(?:ai )?drafts? (?:that |which )?(?:did )?{editor} (?:then |later |had |has |have )?{edited}\b|"
+            rf"\b{edited} (?:ai )?drafts?\b|\b(?:human|agent|staff) edited\b|\bai_edited\b|\bedited by {editor}\b|"
+            rf"\b{editor} (?:then |later |had to |has to )?{edited}(?: (?:the )?(?:ai )?(?:drafts?|answers?))?\b"):
         parsed.filters.append(Filter("handled", ("ai_edited",)))
     elif take(r"\b(?:ai )?drafts?(?: (?:were |was )?(?:created|made|saved|written))?\b"):
         _measure(parsed, "drafts_created")
@@ -991,6 +1011,10 @@ def _read_early(words: Words, parsed: Parsed) -> None:
             r"made it to) (?:a )?drafts?\b"):
         # The documented resolution rate, often spelled out with a "vs" that is not a comparison.
         parsed.metric = "resolution_rate_pct"
+    if m := take(r"\b(?:ai ?(?:alone|only)|automation|containment|self ?service) (?:rate|share|percentage)\b"):
+        parsed.share = True
+        parsed.filters.append(Filter("handled", ("ai",), at=m.start()))
+        parsed.part = "handled"  # the rate names what it is the share of
     if take(r"\b(?:the )?(?:ticket )?funnel\b"):
         parsed.metric = "funnel"
     if take(r"\b(?:most )?problematic\b|\bmost problems\b|\bstruggl\w*\b|\bhardest\b|\btroublesome\b|"
@@ -1053,10 +1077,13 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
                  rf" (?:on )?(?:entirely |fully |completely |only )?by {human}\b|\b(?:humans?|person|people|agent|"
                  rf"staff) (?:handled|answered|written)\b|\b{human} (?:had to )?(?:handle[ds]?|answer(?:ed|s)?|"
                  rf"wr(?:o|i)te|writes|took over|take over|takes over|step(?:ped)? in|intervene[ds]?|resolved|replied|"
-                 rf"responded|dealt with)\b|"
+                 rf"responded|dealt with|answering|handling|responding|replying|(?:end(?:ed)? up|had to) "
+                 rf"(?:answer(?:ing)?|handl(?:e|ing)))\b|"
                  rf"\b(?:(?:did |does )?(?:the )?ai )?escalat\w*(?: (?:to|by) {human})?\b|\bhandled_by human\b|"
                  rf"\bmanually\b|\bby {human}\b|\b{human}\b"):
         parsed.filters.append(Filter("handled", ("human",), at=m.start()))
+    if not parsed.has("handled") and (m := take(rf"\b(?:did|does|do|has|have) {ai}\b")):
+        parsed.filters.append(Filter("handled", ("ai",), at=m.start(), loose=True))
     if m := take(r"\b(?:answered|handled|replied to|responded to)\b"):
         parsed.filters.append(Filter("handled", ("ai", "ai_edited", "human"), at=m.start(), loose=True))
     # Status.
@@ -1241,7 +1268,8 @@ def _read_rating_values(words: Words, parsed: Parsed) -> None:
 
 def _read_grammar(words: Words) -> None:
     """Phrases that are grammar here (their words also appear with meaning elsewhere)."""
-    for pattern in (r"\bat all\b", r"\bright now\b", r"\bso far\b", r"\bto date\b", r"\ball time\b", r"\bever\b",
+    for pattern in (r"\bat all\b", r"\bright now\b", r"\bout of (?:all )?(?:the )?\b", r"\bby how much\b",
+                    r"\bso far\b", r"\bto date\b", r"\ball time\b", r"\bever\b",
                     r"\bend(?:ed)? up\b", r"\bin the data\b", r"\bour data\b", r"\bon record\b",
                     r"\b(?:did|do|does) (?:we|customers|people) (?:get|receive|have|see)\b",
                     r"\b(?:from|by|did|do|does) (?:our |the )?(?:customers?|people|users|clients)\b",
