@@ -62,13 +62,13 @@ def figure_or_reason(choice: QueryChoice, result: QueryResult) -> KeyFigure:
         if not rows or rows[0][rest] is None:
             raise NoFigure("there were no tickets in that period")
         value, label = round(100 - float(rows[0][rest]), 1), f"100 - {rest}"
-    elif how == "share":
+    elif how in ("share", "share-not"):
         selector, column = rest.rsplit(":", 1)
         field, wanted = selector.split("=")
         total = sum(float(r[column] or 0) for r in rows if r[field] != "all")
         if not total:
             raise NoFigure("there were no tickets in that period")
-        part = sum(float(r[column] or 0) for r in rows if str(r[field]) in wanted.split("|"))
+        part = sum(float(r[column] or 0) for r in rows if (str(r[field]) in wanted.split("|")) != (how == "share-not"))
         value, label = round(100.0 * part / total, 1), f"share of {column} ({field} {wanted})"
     elif how in ("rows", "row"):
         selector, column = rest.rsplit(":", 1)
@@ -180,7 +180,8 @@ def sentence(choice: QueryChoice, figure: KeyFigure, result: QueryResult) -> str
     elif detail == "share" and rows:
         wanted = choice.key.split("=", 1)[1].rsplit(":", 1)[0].split("|")
         total = sum(int(r.get("tickets") or 0) for r in rows)
-        part = sum(int(r.get("tickets") or 0) for r in rows if str(r.get("label")) in wanted)
+        part = sum(int(r.get("tickets") or 0) for r in rows
+                   if (str(r.get("label")) in wanted) != choice.key.startswith("share-not"))
         extra = f" ({fmt(part)} of {fmt(total)})"
     elif detail in ("diff", "change") and rows:
         named = [part.split("=", 1)[1] for part in choice.key.split(":")[2:]]

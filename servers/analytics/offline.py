@@ -89,6 +89,7 @@ TASK_METRICS: dict[str, Metric] = {m.column: m for m in (
     Metric("success_pct", "Success rate (succeeded / finished tasks)", "pct", +1),
     Metric("avg_duration_ms", "Average task duration", "ms", -1),
     Metric("median_duration_ms", "Median task duration", "ms", -1),
+    Metric("tickets", "Tickets with at least one AI agent task", "count", counts=True),
 )}
 COMPARISON_METRICS: dict[str, Metric] = {m.column: m for m in (
     Metric("compared", "AI answers compared with the human's", "count", counts=True),
@@ -418,7 +419,7 @@ def _plan_share(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice:
     dimension = {"category": "category", "channel": "channel", "urgency": "urgency", "language": "language",
                  "status": "status", "handled": "handled", "weekday": "weekday", "rating": "rating",
                  "model": None}.get(part.slot)
-    if dimension is None or part.negated or parsed.thresholds or parsed.dimension is not None:
+    if dimension is None or parsed.thresholds or parsed.dimension is not None:
         raise Unanswerable(f"a share of tickets by {part.slot.replace('_', ' ')} is not among the vetted queries")
     params = _ticket_params(base, parsed.thresholds, period, by=TICKET_DIMENSIONS[dimension])
     values = part.values
@@ -426,7 +427,10 @@ def _plan_share(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice:
     if part.slot == "rating" and of_ratings:
         params["rated"] = 1  # the share among rated tickets: the unrated group is left out
         label = f"Share of rated {_noun(_without(parsed, part, 'rated'))} that are {_phrase(part)}"
-    return QueryChoice("ticket_metrics", params, period, f"share:label={'|'.join(values)}:tickets",
+    if part.negated:
+        label = f"Share of {_noun(_without(parsed, part))} that are {_phrase(part)}"
+    return QueryChoice("ticket_metrics", params, period,
+                       f"{'share-not' if part.negated else 'share'}:label={'|'.join(values)}:tickets",
                        interpretation=f"{label}, {period.label}", kind="pct", detail="share",
                        zero_when_missing=True)
 
@@ -435,6 +439,12 @@ def _part(parsed: Parsed) -> Filter:
     named = [f for f in parsed.filters if f.slot == parsed.part]
     if named:
         return named[0]
+    # "the share of escalations among shipping tickets": the part before "among", the base after it.
+    among = re.search(r"\b(?:among|amongst|within|out of|of all)\b", parsed.text)
+    if among:
+        before = [f for f in parsed.filters if f.at < among.start() and f.slot != "rated"]
+        if before:
+            return max(before, key=lambda f: f.at)
     verb = None
     for word in (" were ", " was ", " are ", " is ", " came ", " come ", " got ", " get ", " did ", " does ",
                  " ended ", " end ", " had ", " have ", " went ", " handled ", " answered "):

@@ -68,7 +68,7 @@ number count total amount sum
 ones one kind type types sort used
 end up ended ending wind bring brings brought generate generates generated produce produces produced
 see saw seen sees makes make making cause causes caused given gets has across all went go goes gone gives gave
-complaint complaints then
+complaint complaints then among amongst within
 """.split())
 
 
@@ -588,8 +588,8 @@ TASK_DIMENSIONS: list[tuple[str, str]] = [
 NOT = r"(?:not|non|except(?: for)?|excluding|other than|besides|apart from|outside(?: of)?)"
 MOST = r"most(?: often| frequently| common(?:ly)?| frequent| popular| used)?|highest|largest|biggest|greatest|" \
        r"top|maximum|max|busiest|heaviest|leading|peak"
-LEAST = r"least(?: often| frequently| common(?:ly)?| frequent| popular| used)?|fewest|lowest|smallest|minimum|" \
-        r"min|quietest|calmest|rarest|least busy"
+LEAST = r"(?<!at )least(?: often| frequently| common(?:ly)?| frequent| popular| used)?|fewest|lowest|smallest|" \
+        r"minimum|min|quietest|calmest|rarest|least busy|slowest"
 
 
 def parse(question: str, now: datetime) -> Parsed:
@@ -674,6 +674,9 @@ def _read_subject(words: Words, parsed: Parsed) -> None:
 
 
 def _read_task_slots(words: Words, parsed: Parsed) -> None:
+    if words.take(r"\bhow many (?:tickets|conversations|cases)\b") or words.sees(r"\btickets? (?:had|with|where)\b"):
+        parsed.metric = "tickets"  # tickets with such a task, each counted once
+        words.take(r"\bat least (?:one|1|an?)\b|\bany\b|\bone or more\b")
     # Errors first: "the skip cut-off policy" is an error, not the skip_month task.
     for pattern, value in ERROR_WORDS:
         if m := words.take(rf"\b(?:(?:because|due to|with|after|when|caused by|by|from) )?(?:of )?(?:the )?"
@@ -691,10 +694,13 @@ def _read_task_slots(words: Words, parsed: Parsed) -> None:
         words.take(r"\bfail\w*\b")
     elif words.take(r"\bsuccess rates?\b"):
         parsed.metric = "success_pct"
+    elif m := words.take(r"\b(?:takes?|took|runs?|ran) (?:the )?(longest|shortest|most time|least time)\b"):
+        parsed.metric = "median_duration_ms" if parsed.aggregate == "median" else "avg_duration_ms"
+        parsed.direction = "most" if m[1] in ("longest", "most time") else "least"
     elif words.take(r"\b(?:duration|how long (?:do|does|did) (?:they|it|tasks?|actions?) (?:take|run))\b"):
         parsed.metric = "median_duration_ms" if parsed.aggregate == "median" else "avg_duration_ms"
     if m := words.take(r"\b(?:fail(?:s|ed|ing|ure|ures)?|errored|errors?|went wrong|did not work|broke)\b"):
-        if parsed.metric is None:
+        if parsed.metric not in ("failure_pct", "success_pct"):
             parsed.filters.append(Filter("task_status", ("failed",), at=m.start()))
     if m := words.take(r"\b(?:succe(?:ss|ssful|ssfully|eded|ed|eds)|worked|completed|went through|ok)\b"):
         parsed.filters.append(Filter("task_status", ("succeeded",), at=m.start()))
@@ -998,6 +1004,9 @@ def _read_early(words: Words, parsed: Parsed) -> None:
     if m := take(r"\b(?:in |with )?(?:an? )?escalated (?:status|state)\b|\bstatus (?:is |of )?escalated\b|"
                  r"\b(?:currently|still|now) escalated\b"):
         parsed.filters.append(Filter("status", ("escalated",), at=m.start()))
+    if m := take(r"\b(?:got |get |had |received |with )?(?:no|never (?:got|had|received) an?|without an?) (?:first )?"
+                 r"(?:answer|reply|response)\b"):
+        parsed.filters.append(Filter("handled", ("unanswered",), at=m.start()))
     take(r"\b(?:rather than|instead of|and not|not) (?:by )?(?:the )?(?:ai|bot)\b")
     take(r"\b(?:rather than|instead of) (?:by )?(?:a |the )?(?:humans?|person|people|agents?)\b")
     if take(r"\b(?:ai|bots?) (?:vs|versus|or|compared (?:to|with)) (?:a |the )?humans?\b|\bhumans? (?:vs|versus|or) "
@@ -1052,10 +1061,12 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
     take = words.take
     # Who answered. "Not answered" before "answered"; "without a human" (the AI alone) before "a human".
     if m := take(r"\b(?:unanswered|(?:not|never) (?:yet )?(?:been )?(?:answered|replied to|responded to)|(?:still )?"
-                 r"(?:waiting|awaiting|waited) (?:for )?(?:an? |the |their )?(?:first )?(?:answer|reply|response))\b"):
+                 r"(?:waiting|awaiting|waited) (?:for )?(?:an? |the |their )?(?:first )?(?:answer|reply|response)|"
+                 r"(?:got |get |had |received |with )?(?:no|never (?:got|had|received) an?|without an?) (?:first )?"
+                 r"(?:answer|reply|response))\b"):
         parsed.filters.append(Filter("handled", ("unanswered",), at=m.start()))
     human = r"(?:an? |the )?(?:humans?|persons?|people|(?:live |human |support )?agents?|staff(?: members?)?|" \
-            r"team members?|(?:our |the )?(?:support )?team|employees?|reps?|manually|a real person)"
+            r"team members?|(?:our |the )?(?:support |human )?team|employees?|reps?|manually|a real person)"
     alone = r"(?:entirely |fully |completely |all )?(?:alone|on (?:its|their) own|by itself|by themselves|" \
             r"without (?:a |any )?(?:human|person|help|edits?|changes?)(?: help| involvement| edits?| input)?|" \
             r"unassisted|autonomously|automatically|end to end|with no human(?: help| involvement| input)?)"
@@ -1090,6 +1101,7 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
     for pattern, values in ((r"(?:in |with )?(?:an? )?escalated(?: status| state)?|status (?:is )?escalated",
                              ("escalated",)),
                             (r"(?:still |currently )?(?:open|unresolved|not (?:yet )?(?:closed|resolved)|pending|"
+                             r"never (?:been |got |get )?(?:closed|resolved)|"
                              r"outstanding|in progress|waiting)", ("new", "ai_answered", "draft_created", "sent",
                                                                     "escalated")),
                             (r"(?:were |got |get |been |are |was )?(?:closed|resolved|solved|done|finished)",
