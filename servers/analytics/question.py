@@ -190,6 +190,8 @@ def normalize(question: str) -> str:
     text = re.sub(r"[\"']other[\"']", " other_category ", text)
     text = re.sub(r"\b(i\.e|e\.g|vs|approx)\.", r"\1 ", text)
     text = re.sub(r"\b(what|how|that|who|where|when)s\b", r"\1 is", text)
+    # "AI agents" answering tickets are the AI, not human agents; "AI agent tasks" stay tasks.
+    text = re.sub(r"\bai agents?\b(?!\s+(?:tasks?|actions?|steps?|tool))", "ai", text)
     text = re.sub(r"(\w)'s\b", r"\1", text)  # possessive or "is": neither changes the answer
     text = re.sub(r"\b([1-5])-([1-5])\b", r"\1 to \2", text)  # "1-2 stars"; dates keep their hyphens
     text = re.sub(r"(?<=[a-z])-|-(?=[a-z])", " ", text)  # week-over-week, 5-star, human-handled; not 2026-11-03
@@ -822,10 +824,13 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
     """What is measured about tickets, and how: count, share, average, median, total."""
     take = words.take
     # Times: first response, resolution, the AI's own answer.
-    if take(r"\b(?:between (?:a |the )?tickets? (?:coming in|arriv\w*|created|being created|received|opened) and "
-            r"(?:the |an )?ai answers?|(?:the )?ai(?: answer)? (?:response |answer )?(?:time|latency|speed)|"
-            r"(?:how long|time) (?:does |did )?(?:it take )?(?:for )?the ai (?:to )?(?:answer|respond|reply|"
-            r"write)\w*)\b"):
+    if take(r"\bbetween (?:a |the )?tickets? (?:coming in|arriv\w*|created|being created|received|opened) and "
+            r"(?:the |a |its )?first (?:response|reply|answer)\b"):
+        _measure(parsed, "response")
+    elif take(r"\b(?:between (?:a |the )?tickets? (?:coming in|arriv\w*|created|being created|received|opened) and "
+              r"(?:the |an )?ai answers?|(?:the )?ai(?: answer)? (?:response |answer )?(?:time|latency|speed)|"
+              r"(?:how long|time) (?:does |did )?(?:it take )?(?:for )?the ai (?:to )?(?:answer|respond|reply|"
+              r"write)\w*)\b"):
         _measure(parsed, "ai_answer_seconds")
     elif take(r"\b(?:first )?(?:response|reply|answer) (?:times?|speed)\b|\btime to (?:first )?(?:response|respon\w*|"
               r"reply|answer|react)\b|\b(?:a |the )?first (?:response|reply|answer)(?: times?| speed)?\b|"
@@ -897,10 +902,14 @@ def _read_ticket_metric(words: Words, parsed: Parsed) -> None:
     # Drafts and AI answers.
     editor = r"(?:a |the )?(?:humans?|agents?|person|people|staff)"
     edited = r"(?:edit(?:ed|s)?|chang(?:ed|e|es)|rewr(?:o|i)te|rewritten|modif(?:y|ied)|correct(?:ed)?|fix(?:ed)?)"
-    if take(rf"\b(?:ai )?drafts? (?:that |which )?(?:did )?{editor} (?:then |later |had |has |have )?{edited}\b|"
-            rf"\b{edited} (?:ai )?drafts?\b|\b(?:human|agent|staff) edited\b|\bai_edited\b|\bedited by {editor}\b|"
-            rf"\b{editor} (?:then |later |had to |has to )?{edited}(?: (?:the )?(?:ai )?(?:drafts?|answers?))?\b"):
-        parsed.filters.append(Filter("handled", ("ai_edited",)))
+    if m := take(rf"\b(?:ai )?drafts? (?:that |which )?(?:did )?{editor} (?:then |later |had |has |have )?{edited}\b|"
+                 rf"\b{edited} (?:ai )?drafts?\b|\b(?:human|agent|staff) edited\b|\bai_edited\b|\bedited by {editor}\b|"
+                 rf"\b{editor} (?:then |later |had to |has to )?{edited}(?: (?:the )?(?:ai )?(?:drafts?|answers?))?\b|"
+                 rf"\b(?:an? )?{editor} (?:edits?|changes?|rewrites?) (?:of|to) (?:the )?(?:ai )?"
+                 rf"(?:drafts?|answers?)\b"):
+        words.take(r"\bbefore (?:sending|it was sent|they were sent|being sent|it went out)\b")
+        words.take(r"\b(?:the |their )?(?:ai )?drafts?\b")
+        parsed.filters.append(Filter("handled", ("ai_edited",), at=m.start()))
     elif take(r"\b(?:ai )?drafts?(?: (?:were |was )?(?:created|made|saved|written))?\b"):
         _measure(parsed, "drafts_created")
     if m := take(r"\b(?:never|did not|not|without|no) (?:get |got |receive\w* |have |had )?(?:an? |any )?ai "
@@ -1015,6 +1024,8 @@ def _read_early(words: Words, parsed: Parsed) -> None:
     if take(r"\bresolution rates?\b(?: (?:drafts? created|drafts?) (?:vs|versus|to|over|per|out of|of|divided by) "
             r"(?:the )?(?:ai answered|ai answers?|answered by (?:the )?ai))?|\bdrafts? (?:created )?(?:vs|versus|to|"
             r"over|per|out of|of|divided by) (?:the )?(?:ai answered|ai answers?)\b|\bdraft rates?\b|"
+            r"\bdrafts? (?:were |was )?(?:created |made |saved )?(?:out of|from|per|of|for) (?:the |all )?"
+            r"ai answers?\b|"
             r"\b(?:ai )?answers? "
             r"(?:that |which )?(?:became|become|turned into|turn into|were saved as|got saved as|ended up as|"
             r"made it to) (?:a )?drafts?\b"):
@@ -1155,7 +1166,7 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
     excluded: list[tuple[int, str]] = []
     for pattern, value in CHANNEL_WORDS:
         while m := take(rf"\b({NOT} )?(?:(?:came |come |coming |arrived |sent |received )?(?:in )?(?:via|through|over|"
-                        rf"on|by|from|in) (?:the )?)?(?:{pattern})(?: (?:channel|inbox))?\b"):
+                        rf"on|by|from|in|using|with) (?:the )?)?(?:{pattern})(?: (?:channel|inbox))?\b"):
             (excluded if m[1] else channels).append((m.start(), value))
     for said, negated in ((sorted(channels), False), (sorted(excluded), True)):
         if said:
@@ -1189,11 +1200,11 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
         parsed.filters.append(Filter("secondary", CATEGORIES, at=m.start()))
     # Categories, primary and secondary ("about a damaged item and also asked to skip a month").
     found: list[tuple[int, str]] = []
-    not_found: list[str] = []
+    not_found: list[tuple[int, str]] = []
     for pattern, value in CATEGORY_WORDS:
         while m := take(rf"\b{NOT} (?:(?:about|for|on|regarding|concerning|in|of) )?(?:the |an? )?(?:{pattern})"
                         rf"(?: (?:category|tickets?|requests?|cases?|issues?|inquir\w*|questions?))?\b"):
-            not_found.append(value)
+            not_found.append((m.start(), value))
         while m := take(rf"\b(?:(?:about|for|on|regarding|concerning|in|of|to|asking to|asked to|wanting to|wants to|"
                         rf"want to|requests? to) )?(?:the |an? )?(?:{pattern})(?: (?:category|tickets?|requests?|"
                         rf"cases?|issues?|inquir\w*|questions?))?\b"):
@@ -1213,7 +1224,8 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
             places = _first_places(found)
             parsed.filters.append(Filter("category", tuple(places), at=found[0][0], places=tuple(places.values())))
     if not_found:
-        parsed.filters.append(Filter("category", tuple(dict.fromkeys(not_found)), negated=True))
+        said = _first_places(not_found)
+        parsed.filters.append(Filter("category", tuple(said), negated=True, at=min(said.values())))
     take_rest = r"\b(?:category|categories|urgency|channel)\b"
     if parsed.has("category") or parsed.has("urgency") or parsed.has("channel"):
         words.take_all(take_rest)
@@ -1280,7 +1292,8 @@ def _read_rating_values(words: Words, parsed: Parsed) -> None:
 
 def _read_grammar(words: Words) -> None:
     """Phrases that are grammar here (their words also appear with meaning elsewhere)."""
-    for pattern in (r"\bat all\b", r"\bright now\b", r"\bout of (?:all )?(?:the )?\b", r"\bby how much\b",
+    for pattern in (r"\bat all\b", r"\bright now\b", r"\baccount(?:s|ed)? for\b", r"\bout of (?:all )?(?:the )?\b",
+                    r"\bby how much\b",
                     r"\bso far\b", r"\bto date\b", r"\ball time\b", r"\bever\b",
                     r"\bend(?:ed)? up\b", r"\bin the data\b", r"\bour data\b", r"\bon record\b",
                     r"\b(?:did|do|does) (?:we|customers|people) (?:get|receive|have|see)\b",
