@@ -191,7 +191,9 @@ def sentence(choice: QueryChoice, figure: KeyFigure, result: QueryResult) -> str
         column = {"ai_share_pct": "ai_handled", "escalation_pct": "human_handled", "ai_edited_pct": "ai_edited"}[detail]
         extra = f" ({fmt(first.get(column))} of {fmt(first.get('answered'))} answered)"
     elif detail == "rated_pct" and first:
-        extra = f" ({fmt(first.get('rated'))} of {fmt(first.get('tickets'))})"
+        rated = int(first.get("rated") or 0)
+        shown = int(first.get("tickets") or 0) - rated if choice.key.startswith("complement") else rated
+        extra = f" ({fmt(shown)} of {fmt(first.get('tickets'))})"
     elif detail in ("low_rating_pct", "high_rating_pct") and first:
         column = "low_ratings" if detail == "low_rating_pct" else "high_ratings"
         extra = f" ({fmt(first.get(column))} of {fmt(first.get('rated'))} rated)"

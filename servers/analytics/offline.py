@@ -472,6 +472,17 @@ def _plan_ranking(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice
         # "Which category does the AI handle alone most often": how often within each group, a rate.
         rate = {"ai": "ai_share_pct", "ai_edited": "ai_edited_pct", "human": "escalation_pct"}[handled[0].values[0]]
         return _plan_ranking(_without(parsed, handled[0]), period, TICKET_METRICS[rate])
+    flags = [f for f in parsed.filters if f.slot in ("customer", "rated", "ai_answer") and not f.negated]
+    if metric.column == "tickets" and flags and parsed.share:
+        # "Which channel has the highest share of unknown senders": a rate within each group; the unknown share is
+        # the complement of the identified share, so the ranking runs the other way.
+        column, positive = {"customer": ("identified_pct", "known"), "rated": ("rated_pct", "yes"),
+                            "ai_answer": ("ai_answered_pct", "yes")}[flags[0].slot]
+        rest = _without(parsed, flags[0])
+        if flags[0].values != (positive,):
+            rest.direction = "least" if _direction(parsed, TICKET_METRICS[column]) == "most" else "most"
+            rest.polarity = None
+        return _plan_ranking(rest, period, TICKET_METRICS[column])
     rating = [f for f in parsed.filters if f.slot == "rating" and set(f.values) in ({"1", "2"}, {"4", "5"})]
     if metric.column == "tickets" and rating and (parsed.share or parsed.often):
         # "Which category has the highest share of low ratings": the share within each group's ratings.
@@ -489,9 +500,11 @@ def _plan_ranking(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice
     noun = DIMENSION_NOUNS[dimension]
     extreme = {"most": "the most", "least": "the fewest"}[direction] if metric.column == "tickets" else \
         {"most": "the highest", "least": "the lowest"}[direction]
-    what = f"{extreme} {_noun(parsed)}" if metric.column == "tickets" else f"{extreme} {metric.label[0].lower()}" \
-                                                                           f"{metric.label[1:]}"
-    interpretation = _interpretation(parsed, f"{noun} with {what}", period, filters_first=False)
+    if metric.column == "tickets":  # the filters are said in the noun: "the fewest tickets on email"
+        interpretation = f"{noun} with {extreme} {_noun(parsed)}, {period.label}"
+    else:
+        what = f"{extreme} {_lower_first(metric.label)}"
+        interpretation = _interpretation(parsed, f"{noun} with {what}", period, filters_first=False)
     if not slots and metric.column == "tickets" and not parsed.thresholds:
         if dimension == "day":
             return QueryChoice("daily_volume", _span(period), period,
@@ -505,6 +518,11 @@ def _plan_ranking(parsed: Parsed, period: Period, metric: Metric) -> QueryChoice
                        f"{'top' if direction == 'most' else 'bottom'}:{metric.column}:label",
                        interpretation=interpretation, kind="date" if dimension == "day" else "label",
                        detail=f"rank:{metric.column}:{':'.join(map(str, _unit(metric.kind, metric.shown_in)))}")
+
+
+def _lower_first(label: str) -> str:
+    """'Average rating' -> 'average rating', but 'AI cost' stays."""
+    return label if label[1:2].isupper() else label[0].lower() + label[1:]
 
 
 def _direction(parsed: Parsed, metric: Metric) -> str:
@@ -632,7 +650,7 @@ def _plan_general(parsed: Parsed, now: datetime, query: str, metrics: dict[str, 
         params["by"] = dimensions[parsed.dimension]
         extreme = ("the most" if direction == "most" else "the fewest") if metric.counts and metric.kind == "count" \
             else ("the highest" if direction == "most" else "the lowest")
-        what = metric.label[0].lower() + metric.label[1:]
+        what = _lower_first(metric.label)
         interpretation = _general_interpretation(parsed, f"{DIMENSION_NOUNS[parsed.dimension]} with {extreme} {what}",
                                                  period, sets)
         return QueryChoice(query, params, period, f"{'top' if direction == 'most' else 'bottom'}:{column}:label",
