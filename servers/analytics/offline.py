@@ -90,11 +90,13 @@ TASK_METRICS: dict[str, Metric] = {m.column: m for m in (
     Metric("avg_duration_ms", "Average task duration", "ms", -1),
     Metric("median_duration_ms", "Median task duration", "ms", -1),
     Metric("tickets", "Tickets with at least one AI agent task", "count", counts=True),
+    Metric("tasks_per_ticket", "AI agent tasks per ticket that had any (average)", "number"),
 )}
 COMPARISON_METRICS: dict[str, Metric] = {m.column: m for m in (
     Metric("compared", "AI answers compared with the human's", "count", counts=True),
     Metric("share_pct", "Share of compared answers", "pct", counts=True),
     Metric("avg_similarity", "Average similarity of the AI's answer to the human's (0-1)", "number", +1),
+    Metric("median_similarity", "Median similarity of the AI's answer to the human's (0-1)", "number", +1),
     Metric("unchanged", "AI answers a human sent unchanged (similarity 1.0)", "count", counts=True),
 )}
 
@@ -174,6 +176,13 @@ def _plan_tickets(parsed: Parsed, now: datetime) -> QueryChoice:
         return special
     if parsed.metric == "change":
         return _plan_change(parsed, now)
+    if parsed.metric == "distinct":
+        assert parsed.dimension is not None
+        params = _ticket_params(parsed.filters, parsed.thresholds, period, by=TICKET_DIMENSIONS[parsed.dimension])
+        noun = DIMENSION_NOUNS[parsed.dimension].lower()
+        return QueryChoice("ticket_metrics", params, period, "count:label",
+                           interpretation=_interpretation(_without(parsed), f"Distinct {noun} values with tickets",
+                                                          period), detail="distinct", zero_when_missing=True)
     metric = _ticket_metric(parsed)
     if parsed.groups is not None:
         return _plan_difference(parsed, period, metric)
@@ -237,7 +246,7 @@ def _hours(hours: int) -> str:
 def _ticket_metric(parsed: Parsed) -> Metric:
     """The column a ticket question measures."""
     m, agg = parsed.metric, parsed.aggregate
-    if m in (None, "count", "ratio"):
+    if m in (None, "count", "ratio", "distinct"):
         column = "tickets"
     elif m == "rating" and (parsed.has("rating") or (parsed.counting and agg is None)):
         # "how many 1-star ratings": a count of the tickets rated so, not their average.
@@ -259,12 +268,17 @@ def _ticket_metric(parsed: Parsed) -> Metric:
         if agg == "median":
             raise Unanswerable("AI cost is summed or averaged; there is no median cost query")
     elif m == "per_day":
+        if agg == "median":
+            raise Unanswerable("tickets per day are averaged; there is no median among the vetted queries")
         return Metric("per_day", "Tickets per day on average (days with tickets)", "number")
     else:
         column = m
     if agg == "avg" and column in ("tickets", "rated", "drafts_created", "handoffs", "customers", "ai_answered"):
         raise Unanswerable("an average needs a quantity per ticket or per day (a time, a rating, a cost); "
                            f"'{column.replace('_', ' ')}' is a count")
+    if agg == "median" and not column.startswith("median_"):
+        # Never answer a median with an average or a total.
+        raise Unanswerable(f"there is no median of {column.replace('_', ' ')} among the vetted queries")
     return TICKET_METRICS[column]
 
 
@@ -625,6 +639,10 @@ def _plan_general(parsed: Parsed, now: datetime, query: str, metrics: dict[str, 
         mask = bits(f.values, order)
         params[name] = params[name] & mask if params.get(name) else mask
     column = parsed.metric if parsed.metric in metrics else count_column
+    if parsed.aggregate == "median" and column == "avg_similarity":
+        column = "median_similarity"
+    if parsed.aggregate == "median" and not column.startswith("median_"):
+        raise Unanswerable(f"there is no median of {column.replace('_', ' ')} among the vetted queries")
     if query == "agent_tasks" and parsed.dimension is None and (parsed.direction or parsed.polarity):
         parsed.dimension = "task_type"  # "the most common agent task"
     if parsed.share and column == count_column:
@@ -703,6 +721,8 @@ def _plan_messages(parsed: Parsed, now: datetime) -> QueryChoice:
     if parsed.dimension or parsed.direction or parsed.share or parsed.thresholds:
         raise Unanswerable("message counts are given in total or per ticket, not ranked or as shares")
     who = parsed.metric if parsed.metric in ("customer", "ai", "human") else None
+    if parsed.aggregate == "median":
+        raise Unanswerable("messages per ticket are averaged; there is no median among the vetted queries")
     if parsed.aggregate == "avg":
         if who not in (None, "customer"):
             raise Unanswerable("the average per ticket is kept for all messages and the customer's")
@@ -775,6 +795,8 @@ def _phrase(f: Filter) -> str:
     if f.slot == "weekday":
         return f"arriving on {either(f.values)} (UTC)"
     if f.slot == "model":
+        if f.values == ("none",):
+            return "with no AI model"
         return f"answered by {MODEL_NAMES.get(f.values, either(f.values))} model"
     if f.slot == "rating":
         values = sorted(f.values)

@@ -676,7 +676,10 @@ def _read_subject(words: Words, parsed: Parsed) -> None:
 
 
 def _read_task_slots(words: Words, parsed: Parsed) -> None:
-    if words.take(r"\bhow many (?:tickets|conversations|cases)\b") or words.sees(r"\btickets? (?:had|with|where)\b"):
+    if words.take(r"\b(?:tasks?|actions?) per ticket\b|\bper ticket\b"):
+        parsed.metric = "tasks_per_ticket"
+        words.take(r"\b(?:average )?number of\b")
+    elif words.take(r"\bhow many (?:tickets|conversations|cases)\b") or words.sees(r"\btickets? (?:had|with|where)\b"):
         parsed.metric = "tickets"  # tickets with such a task, each counted once
         words.take(r"\bat least (?:one|1|an?)\b|\bany\b|\bone or more\b")
     # Errors first: "the skip cut-off policy" is an error, not the skip_month task.
@@ -1035,6 +1038,13 @@ def _read_early(words: Words, parsed: Parsed) -> None:
         parsed.share = True
         parsed.filters.append(Filter("handled", ("ai",), at=m.start()))
         parsed.part = "handled"  # the rate names what it is the share of
+    if m := take(r"\bhow many (?:different|distinct|unique|separate) (languages|channels|categories|ai models|models|"
+                 r"urgency levels|statuses|days|weekdays)\b"):
+        # "How many different languages": the number of groups that have a ticket.
+        parsed.metric = "distinct"
+        parsed.dimension = {"languages": "language", "channels": "channel", "categories": "category",
+                            "ai models": "model", "models": "model", "urgency levels": "urgency",
+                            "statuses": "status", "days": "day", "weekdays": "weekday"}[m[1]]
     if take(r"\b(?:the )?(?:ticket )?funnel\b"):
         parsed.metric = "funnel"
     if take(r"\b(?:most )?problematic\b|\bmost problems\b|\bstruggl\w*\b|\bhardest\b|\btroublesome\b|"
@@ -1174,6 +1184,8 @@ def _read_filters(words: Words, parsed: Parsed) -> None:
             parsed.filters.append(Filter("channel", tuple(first), negated=negated, at=said[0][0],
                                          places=tuple(first.values())))
     # Model: "answered with Claude", "gpt-4o answers".
+    if m := take(r"\b(?:no |without (?:an? |any )?)(?:ai )?models?\b"):
+        parsed.filters.append(Filter("model", ("none",), at=m.start()))
     for pattern, values, _ in MODEL_WORDS:
         if m := take(rf"\b(?:(?:answered|written|handled|generated|done) )?(?:with|by|using|from|on)? ?(?:the )?"
                      rf"(?:{pattern})(?: models?)?(?: answer(?:ed|s)?| wr(?:o|i)te| handled)?\b"):
@@ -1292,7 +1304,8 @@ def _read_rating_values(words: Words, parsed: Parsed) -> None:
 
 def _read_grammar(words: Words) -> None:
     """Phrases that are grammar here (their words also appear with meaning elsewhere)."""
-    for pattern in (r"\bat all\b", r"\bright now\b", r"\baccount(?:s|ed)? for\b", r"\bout of (?:all )?(?:the )?\b",
+    for pattern in (r"\b(?:wr(?:o|i)te|writ(?:ing|ten)) (?:in|to us|to)\b", r"\bat all\b",
+                    r"\bright now\b", r"\baccount(?:s|ed)? for\b", r"\bout of (?:all )?(?:the )?\b",
                     r"\bby how much\b",
                     r"\bso far\b", r"\bto date\b", r"\ball time\b", r"\bever\b",
                     r"\bend(?:ed)? up\b", r"\bin the data\b", r"\bour data\b", r"\bon record\b",

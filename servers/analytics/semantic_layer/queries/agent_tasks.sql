@@ -57,7 +57,8 @@ SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END AS label,
              / nullif(count(*) FILTER (WHERE status IN ('succeeded', 'failed', 'cancelled')), 0), 1) AS success_pct,
        round(avg(duration_ms)) AS avg_duration_ms,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms))::numeric) AS median_duration_ms,
-       count(DISTINCT ticket_id) AS tickets
+       count(DISTINCT ticket_id) AS tickets,
+       round(count(*)::numeric / nullif(count(DISTINCT ticket_id), 0), 2) AS tasks_per_ticket
 FROM labelled
 -- The empty grouping set gives the one row of totals, 0 for counts even when no task matches.
 GROUP BY GROUPING SETS ((label), ())

@@ -32,6 +32,7 @@ SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END AS label,
        round(100.0 * count(*) FILTER (WHERE verdict = 'equivalent') / nullif(count(*), 0), 1) AS equivalent_pct,
        round(100.0 * count(*) FILTER (WHERE verdict = 'human_better') / nullif(count(*), 0), 1) AS human_better_pct,
        round(avg(similarity)::numeric, 3) AS avg_similarity,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY similarity))::numeric, 3) AS median_similarity,
        count(*) FILTER (WHERE similarity >= 1) AS unchanged
 FROM picked
 -- The empty grouping set gives the one row of totals, 0 for counts even when nothing matches.
