@@ -28,6 +28,8 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("bridge", "bridge_webhook", [], ["--seconds", "5"]),
     ("knowledge", "knowledge_search", [], ["--passages", "2000", "--calls", "50"]),
     ("analytics", "analytics_queries", [], ["--runs", "3"]),
+    ("knowledge ingest", "knowledge_ingest", [], ["--sections", "2000"]),
+    ("seed", "seed", [], ["--customers", "10000", "--tickets", "100000"]),
 ]
 
 
