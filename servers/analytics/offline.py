@@ -643,6 +643,9 @@ def _plan_general(parsed: Parsed, now: datetime, query: str, metrics: dict[str, 
         column = "median_similarity"
     if parsed.aggregate == "median" and not column.startswith("median_"):
         raise Unanswerable(f"there is no median of {column.replace('_', ' ')} among the vetted queries")
+    if parsed.aggregate == "avg" and metrics.get(column, metrics[count_column]).kind == "count":
+        raise Unanswerable(f"an average of {column.replace('_', ' ')} (per day, per ticket?) is not among the vetted "
+                           "queries; ask for the count")
     if query == "agent_tasks" and parsed.dimension is None and (parsed.direction or parsed.polarity):
         parsed.dimension = "task_type"  # "the most common agent task"
     if parsed.share and column == count_column:

@@ -657,9 +657,9 @@ def _read_subject(words: Words, parsed: Parsed) -> None:
         parsed.subject = "tasks"
         if re.search(r"\b(?:which|what) (?:ai )?(?:agent )?(?:tasks?|actions?|tool)\b", words.text):
             parsed.dimension = "task_type"
-    elif words.sees(r"\b(?:reviewers?|verdicts?|equivalent|comparisons?)\b|\b(?:sent|approved|used) "
-                    r"(?:unchanged|as is|verbatim)\b|\bunchanged\b") and words.sees(r"\b(?:answers?|ones?|replies|"
-                                                                                  r"drafts?|tickets?)\b"):
+    elif words.sees(r"\bsimilarity\b") or words.sees(
+            r"\b(?:reviewers?|verdicts?|equivalent|comparisons?)\b|\b(?:sent|approved|used) (?:unchanged|as is|"
+            r"verbatim)\b|\bunchanged\b") and words.sees(r"\b(?:answers?|ones?|replies|drafts?|tickets?)\b"):
         parsed.subject = "comparisons"
     elif words.sees(r"\b(?:judged|reviewed|verdicts?|better|worse|as good as|equivalent|similar\w*|comparisons?|"
                     r"beat|outperform\w*)\b") \
