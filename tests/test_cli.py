@@ -170,7 +170,7 @@ def test_ask_prints_the_answer_and_a_table_and_saves_the_chart(seeded_db: str, t
     result = run("ask", "Which category has the most tickets?", "--chart-dir", str(tmp_path / "charts"),
                  env={"DATABASE_URL": seeded_db, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Top category the last 90 days: ")
+    assert result.stdout.startswith("Category with the most tickets, all data (the last 90 days): ")
     assert "share_pct" in result.stdout
     [chart] = (tmp_path / "charts").glob("*.png")
     assert chart.name == "which-category-has-the-most-tickets.png" and chart.read_bytes()[:4] == b"\x89PNG"
