@@ -789,8 +789,6 @@ def _read_change(words: Words, parsed: Parsed, periods: list[Period], now: datet
                              r"rise|rose|differ(?:ence)?|compare[ds]?|comparison|versus|vs|against|(?:go|went|gone) "
                              r"(?:up|down)(?: or (?:up|down))?|week over week|wow)\b")
     change = changes[0] if changes else None
-    if change is not None and words.sees(r"\b(?:week over week|wow)\b|\bcompared (?:to|with) last week\b"):
-        pass
     if change is not None:
         parsed.metric = parsed.metric or "change"
     if change is not None and len(periods) == 1 and re.search(r"\bfrom\b|\bto\b|\band\b", words.text) and \
