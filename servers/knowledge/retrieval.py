@@ -6,6 +6,7 @@ search misses paraphrases. Reciprocal rank fusion needs no score calibration bet
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Literal
 
@@ -84,21 +85,31 @@ async def _search_language(conn: psycopg.AsyncConnection, store: VectorStore, em
     candidates = max(20, 4 * k)
     vector_hits: list[tuple[int, float]] = []
     text_hits: list[tuple[int, float]] = []
-    if mode in ("hybrid", "vector"):
-        vector = (await embedder.embed([query]))[0]
-        # Stores filter by namespace only: ask for every language's share and keep this language's below (where
-        # the namespaces hold other languages at all: the wider search costs ~5 ms at 10,000 passages).
-        # Cosine similarities share one scale across namespaces, so several namespaces merge by score.
-        wanted = candidates * len(LANGUAGES) if await _other_languages(conn, namespaces, language) else candidates
-        for ns in namespaces:
-            vector_hits += await store.search(conn, ns, vector, wanted)
-        vector_hits.sort(key=lambda hit: -hit[1])
-        cur = await conn.execute("SELECT id FROM knowledge_chunks WHERE id = ANY(%s) AND language = %s",
-                                 ([cid for cid, _ in vector_hits], language))
-        in_language = {r[0] for r in await cur.fetchall()}
-        vector_hits = [hit for hit in vector_hits if hit[0] in in_language][:candidates]
-    if mode in ("hybrid", "text"):
-        text_hits = await text_search(conn, namespaces, query, candidates, language)
+    # The question is embedded (the model, in a thread) while the database ranks its words and looks for other
+    # languages: the connection is idle while the model runs, and the embedding is most of a search's time.
+    embedding = asyncio.ensure_future(embedder.embed([query])) if mode in ("hybrid", "vector") else None
+    try:
+        if mode in ("hybrid", "text"):
+            text_hits = await text_search(conn, namespaces, query, candidates, language)
+        if embedding is not None:
+            mixed = await _other_languages(conn, namespaces, language)
+            vector = (await embedding)[0]
+            # Stores filter by namespace only: where the namespaces hold other languages, ask for every language's
+            # share and keep this language's below (the wider search costs ~5 ms at 10,000 passages).
+            # Cosine similarities share one scale across namespaces, so several namespaces merge by score.
+            wanted = candidates * len(LANGUAGES) if mixed else candidates
+            for ns in namespaces:
+                vector_hits += await store.search(conn, ns, vector, wanted)
+            vector_hits.sort(key=lambda hit: -hit[1])
+            if mixed:
+                cur = await conn.execute("SELECT id FROM knowledge_chunks WHERE id = ANY(%s) AND language = %s",
+                                         ([cid for cid, _ in vector_hits], language))
+                in_language = {r[0] for r in await cur.fetchall()}
+                vector_hits = [hit for hit in vector_hits if hit[0] in in_language]
+            vector_hits = vector_hits[:candidates]
+    finally:
+        if embedding is not None:
+            embedding.cancel()  # done already, unless something above failed
     vector_rank = {cid: rank for rank, (cid, _) in enumerate(vector_hits, start=1)}
     text_rank = {cid: rank for rank, (cid, _) in enumerate(text_hits, start=1)}
     known = getattr(embedder, "languages", None)  # None: a multilingual model
