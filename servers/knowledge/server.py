@@ -56,6 +56,7 @@ def make_tools(store: VectorStore, embedder: Embedder) -> list:
     async def search_knowledge(query: Query, ctx: Context, namespace: Annotated[str, Field(
             description="faq, shipping, retention, damage, payments, subscription, or all (every one of them)"
             )] = "faq", k: K = 5, language: Annotated[str | None, Field(
+            pattern=r"^[a-z]{2}$",
             description="The customer's language (en, es, de, ru, he, fr): its translation is searched first, "
                         "English fills the rest; detected from the query when omitted")] = None) -> SearchResult:
         """Passages that answer a question, best first, with score and source (hybrid: meaning + exact words).
