@@ -126,27 +126,29 @@ def traced(name: str | Callable[..., str], attributes: Callable[..., Mapping[str
                 title = name(*args, **kwargs)
         return span(title, described)
 
-    def describe(returned: Any) -> None:
-        if result is not None:
+    def describe(opened_span: Span, returned: Any) -> None:
+        # On the span this call opened, not on "the current span": code inside the call (an SDK, a transport) may
+        # leave another context current, and the description must still land where it belongs.
+        if result is not None and opened_span.is_recording():
             with contextlib.suppress(Exception):
-                annotate(result(returned))
+                opened_span.set_attributes(_clean(dict(result(returned))))
 
     def decorate(fn: F) -> F:
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with opened(args, kwargs):
+                with opened(args, kwargs) as current:
                     returned = await fn(*args, **kwargs)
-                    describe(returned)
+                    describe(current, returned)
                     return returned
 
             return cast(F, run_async)
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with opened(args, kwargs):
+            with opened(args, kwargs) as current:
                 returned = fn(*args, **kwargs)
-                describe(returned)
+                describe(current, returned)
                 return returned
 
         return cast(F, run)
