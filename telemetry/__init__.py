@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from typing import Any, TypeVar, cast
@@ -34,6 +35,7 @@ __all__ = ["annotate", "current_trace_id", "exporting", "flush", "genai", "insta
            "trace_url"]
 
 TRACER_NAME = "levhaolam"
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 _content = {"on": True}
 
@@ -110,6 +112,14 @@ def trace_url(template: str | None, trace_id: str | None) -> str | None:
     return template.replace("{trace_id}", trace_id)
 
 
+def _description_failed(describer: Any, exc: Exception) -> None:
+    """A describer that raises costs the span its attributes, never the call; it must not do so silently. Only the
+    exception's type is logged at warning level (its message may quote a customer's data)."""
+    where = getattr(describer, "__qualname__", repr(describer))
+    log.warning("span description %s failed: %s", where, type(exc).__name__)
+    log.debug("span description %s failed", where, exc_info=exc)
+
+
 def traced(name: str | Callable[..., str], attributes: Callable[..., Mapping[str, Any]] | None = None,
            result: Callable[[Any], Mapping[str, Any]] | None = None) -> Callable[[F], F]:
     """Run the function inside a span. `name` and `attributes(*args, **kwargs)` may describe the call (they get
@@ -119,19 +129,26 @@ def traced(name: str | Callable[..., str], attributes: Callable[..., Mapping[str
     def opened(args: tuple[Any, ...], kwargs: dict[str, Any]) -> contextlib.AbstractContextManager[Span]:
         described: Mapping[str, Any] = {}
         title = name if isinstance(name, str) else "call"
-        with contextlib.suppress(Exception):
-            if attributes is not None:
+        if attributes is not None:
+            try:
                 described = attributes(*args, **kwargs)
-            if not isinstance(name, str):
+            except Exception as exc:
+                _description_failed(attributes, exc)
+        if not isinstance(name, str):
+            try:
                 title = name(*args, **kwargs)
+            except Exception as exc:
+                _description_failed(name, exc)
         return span(title, described)
 
     def describe(opened_span: Span, returned: Any) -> None:
         # On the span this call opened, not on "the current span": code inside the call (an SDK, a transport) may
         # leave another context current, and the description must still land where it belongs.
         if result is not None and opened_span.is_recording():
-            with contextlib.suppress(Exception):
+            try:
                 opened_span.set_attributes(_clean(dict(result(returned))))
+            except Exception as exc:
+                _description_failed(result, exc)
 
     def decorate(fn: F) -> F:
         if inspect.iscoroutinefunction(fn):
