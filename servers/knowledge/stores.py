@@ -29,14 +29,18 @@ class VectorStore(Protocol):
 
     async def delete(self, conn: psycopg.AsyncConnection, namespace: str, ids: list[int]) -> None: ...
 
-    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int
-                     ) -> list[tuple[int, float]]: ...
+    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int,
+                     language: str | None = None) -> list[tuple[int, float]]:
+        """The k nearest passages of the namespace; of one language where the store can tell (filters_language),
+        else of every language."""
+        ...
 
 
 class PgVectorStore:
     """Vectors in knowledge_chunks.embedding with an HNSW index (cosine)."""
 
     name = "pgvector"
+    filters_language = True  # the passages' language is a column beside the vector
 
     async def upsert(self, conn: psycopg.AsyncConnection, namespace: str, items: list[tuple[int, list[float]]]
                      ) -> None:
@@ -58,11 +62,12 @@ class PgVectorStore:
             cur = await conn.execute(query, params)
         return await cur.fetchall()
 
-    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int
-                     ) -> list[tuple[int, float]]:
+    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int,
+                     language: str | None = None) -> list[tuple[int, float]]:
         query = ("SELECT id, 1 - (embedding <=> %(v)s::vector) FROM knowledge_chunks "
-                 "WHERE namespace = %(ns)s AND embedding IS NOT NULL ORDER BY embedding <=> %(v)s::vector LIMIT %(k)s")
-        params = {"v": as_vector(vector), "ns": namespace, "k": k}
+                 "WHERE namespace = %(ns)s AND (%(lang)s::text IS NULL OR language = %(lang)s) "
+                 "AND embedding IS NOT NULL ORDER BY embedding <=> %(v)s::vector LIMIT %(k)s")
+        params = {"v": as_vector(vector), "ns": namespace, "lang": language, "k": k}
         # The graph search looks at ef_search candidates, then drops other namespaces' (pgvector filters after the
         # index): twice k is plenty where the namespace is most of the index. (400 for every search cost ~8 ms at
         # 10,000 passages.)
@@ -79,6 +84,7 @@ class PineconeStore:
     """Vectors in a Pinecone index, one Pinecone namespace per knowledge namespace (data plane over REST)."""
 
     name = "pinecone"
+    filters_language = False  # its metadata holds the namespace only: the caller filters
 
     def __init__(self, api_key: str, host: str) -> None:
         from pinecone.async_client.async_index import AsyncIndex
@@ -96,8 +102,8 @@ class PineconeStore:
         if ids:
             await self._index.delete(ids=[str(i) for i in ids], namespace=namespace)
 
-    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int
-                     ) -> list[tuple[int, float]]:
+    async def search(self, conn: psycopg.AsyncConnection, namespace: str, vector: list[float], k: int,
+                     language: str | None = None) -> list[tuple[int, float]]:
         response = await self._index.query(vector=vector, top_k=k, namespace=namespace, include_metadata=False)
         return [(int(match.id), float(match.score)) for match in response.matches]
 
