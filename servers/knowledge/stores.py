@@ -13,7 +13,9 @@ from psycopg import sql
 
 from schemas.settings import Settings
 
-MIN_EF_SEARCH = 40  # pgvector's default
+# The graph search's candidates: 100 at least (the evaluation questions among 10,000 passages: recall@5 0.86, against
+# 0.82 with pgvector's default of 40, for a millisecond more), 400 at most.
+MIN_EF_SEARCH = 100
 MAX_EF_SEARCH = 400
 
 
@@ -68,9 +70,8 @@ class PgVectorStore:
                  "WHERE namespace = %(ns)s AND (%(lang)s::text IS NULL OR language = %(lang)s) "
                  "AND embedding IS NOT NULL ORDER BY embedding <=> %(v)s::vector LIMIT %(k)s")
         params = {"v": as_vector(vector), "ns": namespace, "lang": language, "k": k}
-        # The graph search looks at ef_search candidates, then drops other namespaces' (pgvector filters after the
-        # index): twice k is plenty where the namespace is most of the index. (400 for every search cost ~8 ms at
-        # 10,000 passages.)
+        # The graph search looks at ef_search candidates, then drops other namespaces' and languages' (pgvector
+        # filters after the index). (400 for every search cost ~8 ms at 10,000 passages.)
         rows = await self._search(conn, query, params, "hnsw.ef_search",
                                   str(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, 2 * k))))
         if len(rows) < k:
