@@ -7,9 +7,7 @@ Every failure a person can fix ends as one line on stderr and exit code 1, like 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,10 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evals.models import LabError
-from schemas.categories import Category, UnknownCategoryError, parse_category
+from levhaolam.one_line_errors import one_line_errors
+from schemas.categories import Category, parse_category
 from schemas.settings import Settings
 from store.database import check_reachable, database_url
-from store.errors import StoreError, first_line
 from store.migrate import migrate
 
 eval_app = typer.Typer(help="The eval lab: datasets from tickets, experiments comparing configs, reports, rules.",
@@ -42,19 +40,7 @@ class EvalError(LabError):
     """A one-line error for the user."""
 
 
-def command(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return asyncio.run(fn(*args, **kwargs))
-        except (LabError, StoreError, UnknownCategoryError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except psycopg.Error as exc:
-            err.print(f"[bold red]error:[/] database: {first_line(exc)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
+command = one_line_errors(LabError)
 
 
 def settings() -> Settings:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import signal
 import sys
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import psycopg
 import typer
@@ -26,7 +25,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evals.cli import eval_app
-from schemas.categories import UnknownCategoryError, parse_category
+from levhaolam.one_line_errors import one_line_errors
+from schemas.categories import parse_category
 from schemas.services import (
     BRIDGE_PORT,
     DEFAULT_HOST,
@@ -41,7 +41,6 @@ from store import summary
 from store.database import check_reachable, database_url, open_pool
 from store.demo.generator import Batch, SeedConfig
 from store.demo.loader import SeedReport, existing_data, seed
-from store.errors import StoreError, first_line
 from store.migrate import migrate, status
 from store.rollups import rebuild_rollups
 
@@ -86,21 +85,8 @@ def load_settings() -> Settings:
         raise CliError(_settings_error(exc)) from None
 
 
-def command(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    """Run an async command and turn expected failures into one line and exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return asyncio.run(fn(*args, **kwargs))
-        except (CliError, StoreError, UnknownCategoryError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except psycopg.Error as exc:
-            err.print(f"[bold red]error:[/] database: {first_line(exc)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
+# Run an async command; expected failures become one line and exit code 1.
+command = one_line_errors(CliError)
 
 
 async def connect(settings: Settings) -> psycopg.AsyncConnection:
