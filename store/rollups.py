@@ -1,4 +1,5 @@
-"""The rollups of migration 0011: what the saved analytics queries and knowledge search read instead of scanning.
+"""The rollups of migrations 0011 and 0015: what the saved analytics queries and knowledge search read instead of
+scanning.
 
 Triggers keep them exact as rows change; rebuilding computes them again from the raw tables (after a bulk load
 with the triggers off, or to check them: `levhaolam db rollups`).
@@ -13,4 +14,5 @@ async def rebuild_rollups(conn: psycopg.AsyncConnection) -> None:
     """Recompute every rollup from the raw tables, in the caller's transaction (or its own, in autocommit)."""
     async with conn.transaction():
         await conn.execute("SELECT support_rollups_rebuild()")
+        await conn.execute("SELECT support_detail_rollups_rebuild()")
         await conn.execute("SELECT knowledge_lexemes_rebuild()")

@@ -1,4 +1,4 @@
-"""Every saved query that reads the rollups (migration 0011) gives the numbers its raw-table version gives.
+"""Every saved query that reads the rollups (migrations 0011 and 0015) gives the numbers its raw-table version gives.
 
 The raw versions are the queries as they were before the rollups (tests/analytics/raw_queries/). Each pair runs on
 the seeded data over windows that start and end mid-hour, today's partial day, whole days and hours, and again
@@ -8,6 +8,7 @@ zones. The rollup side runs as the analytics login, through the executor the ser
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -37,25 +38,40 @@ WINDOWS = [
 ]
 
 
+# The functions of migrations 0011 and 0015 that read a period from the rollups.
+_ROLLED_UP = re.compile(r"\bsupport_\w+_(window|percentiles)\(")
+
+
 def test_every_saved_query_over_a_period_reads_the_rollups_and_has_a_raw_version() -> None:
-    windowed = {name for name, q in saved_queries().items() if "support_" in q.sql and "_window(" in q.sql}
-    assert windowed == set(RAW)
-    assert len(windowed) >= 13
+    rolled_up = {name for name, q in saved_queries().items() if _ROLLED_UP.search(q.sql)}
+    assert rolled_up == set(RAW)
+    assert len(rolled_up) >= 15
 
 
 def _param_sets(name: str) -> list[dict[str, Any]]:
     names = {p.name for p in saved_queries()[name].params}
     if "now" in names:  # week_over_week: this week so far against the same stretch of last week
         return [{"now": AS_OF}, {"now": AS_OF - timedelta(days=3, minutes=21)}, {"now": TODAY}]
+    ints = {p.name: int(p.default or 0) for p in saved_queries()[name].params if p.type == "int"}
     sets = []
     for start, end in WINDOWS:
-        base = {"start": start, "end": end} | {n: None for n in names - {"start", "end"}}
+        base = {"start": start, "end": end} | {n: None for n in names - {"start", "end"}} | ints
         sets.append(base)
         if "category" in names:
             sets.append(base | {"category": "damaged_item"})
         if "channel" in names:
             sets.append(base | {"channel": "whatsapp", "category": "shipping_inquiry"})
+        # Every grouping, and the bit-mask filters alone and together (a value outside the data's: api).
+        sets += [base | {"by": by} for by in range(1, _GROUPINGS.get(name, 0) + 1)]
+        if "categories" in names:
+            sets.append(base | {"by": 1, "categories": 1 | 32 | 512})
+        if "channels" in names:
+            sets += [base | {"channels": 4 | 64}, base | {"by": 3, "categories": 2, "channels": 1 | 8}]
     return sets
+
+
+# How many `by` groupings each query with one has (its `by` parameter's description lists them).
+_GROUPINGS = {"conversation_messages": 3}
 
 
 def _canonical(rows: list) -> list:
@@ -89,14 +105,15 @@ def _json(value: Any) -> Any:
 
 async def _rollup_rows(db: psycopg.AsyncConnection) -> list:
     rows = []
-    for table in ("support_ticket_rollup", "support_task_rollup", "knowledge_lexemes"):
+    for table in ("support_ticket_rollup", "support_task_rollup", "support_response_rollup", "support_message_rollup",
+                  "knowledge_lexemes"):
         rows.append(sorted(map(str, await (await db.execute(f"SELECT * FROM {table}")).fetchall())))
     return rows
 
 
 async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: psycopg.AsyncConnection,
                                                                             reader: AsyncConnectionPool) -> None:
-    assert await _assert_rollups_match_raw(db, reader) > 130
+    assert await _assert_rollups_match_raw(db, reader) > 200
 
     # Changes after the rollups were built: the triggers keep them exact.
     ticket = (await (await db.execute(
@@ -129,7 +146,20 @@ async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: p
     await db.execute("UPDATE ai_agent_tasks SET status = 'failed', error = 'carrier timeout' WHERE id IN "
                      "(SELECT id FROM ai_agent_tasks WHERE status = 'succeeded' ORDER BY id DESC LIMIT 7)")
     await db.execute("DELETE FROM ai_agent_tasks WHERE id IN (SELECT id FROM ai_agent_tasks ORDER BY id LIMIT 4)")
-    assert await _assert_rollups_match_raw(db, reader) > 130
+    # Messages added, re-attributed, moved to the ticket moved into today and deleted; answers that took longer
+    # (other response-time bands), among them today's.
+    await db.execute("INSERT INTO support_dialogs (ticket_id, seq, role, body, created_at) SELECT id, 9, 'human', "
+                     "'ok', created_at + interval '1 day' FROM support_threads_data ORDER BY id LIMIT 2")
+    await db.execute("UPDATE support_dialogs SET role = 'ai' WHERE id = (SELECT min(id) FROM support_dialogs "
+                     "WHERE role = 'human')")
+    await db.execute("UPDATE support_dialogs SET ticket_id = %s, seq = 20 WHERE id = (SELECT max(id) FROM "
+                     "support_dialogs WHERE ticket_id <> %s)", (ticket, ticket))
+    await db.execute("DELETE FROM support_dialogs WHERE id = (SELECT min(id) FROM support_dialogs WHERE seq = 2 "
+                     "AND ticket_id <> %s)", (ticket,))
+    await db.execute("UPDATE support_threads_data SET first_response_at = first_response_at + interval '7 min 3.25 s' "
+                     "WHERE id IN (SELECT id FROM support_threads_data WHERE first_response_at IS NOT NULL "
+                     "ORDER BY created_at DESC LIMIT 25)")
+    assert await _assert_rollups_match_raw(db, reader) > 200
 
     # What the triggers kept is what a rebuild computes.
     kept = await _rollup_rows(db)

@@ -2,11 +2,11 @@
 -- param: start timestamptz | Start of the period (inclusive)
 -- param: end timestamptz | End of the period (exclusive)
 -- chart: bar handled_by median_minutes
+-- From the response-time bands (migration 0015): the exact percentile_cont values, reading only the band of each rank.
 SELECT handled_by,
-       count(*) AS answered,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at)) / 60)::numeric, 2) AS median_minutes,
-       round((percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at)) / 60)::numeric, 2) AS p90_minutes
-FROM support_threads_data
-WHERE created_at >= %(start)s AND created_at < %(end)s AND first_response_at IS NOT NULL
-GROUP BY handled_by
+       answered,
+       round((min(seconds) FILTER (WHERE fraction = 0.5) / 60)::numeric, 2) AS median_minutes,
+       round((min(seconds) FILTER (WHERE fraction = 0.9) / 60)::numeric, 2) AS p90_minutes
+FROM support_response_percentiles(%(start)s, %(end)s, ARRAY[0.5, 0.9]::float8[])
+GROUP BY handled_by, answered
 ORDER BY median_minutes
