@@ -1,4 +1,4 @@
-"""Every saved query that reads the rollups (migrations 0011 and 0015) gives the numbers its raw-table version gives.
+"""Every saved query that reads the rollups (migrations 0011, 0015, 0016) gives the numbers of its raw version.
 
 The raw versions are the queries as they were before the rollups (tests/analytics/raw_queries/). Each pair runs on
 the seeded data over windows that start and end mid-hour, today's partial day, whole days and hours, and again
@@ -45,7 +45,7 @@ _ROLLED_UP = re.compile(r"\bsupport_\w+_(window|percentiles)\(")
 def test_every_saved_query_over_a_period_reads_the_rollups_and_has_a_raw_version() -> None:
     rolled_up = {name for name, q in saved_queries().items() if _ROLLED_UP.search(q.sql)}
     assert rolled_up == set(RAW)
-    assert len(rolled_up) >= 15
+    assert len(rolled_up) >= 16
 
 
 def _param_sets(name: str) -> list[dict[str, Any]]:
@@ -65,13 +65,15 @@ def _param_sets(name: str) -> list[dict[str, Any]]:
         sets += [base | {"by": by} for by in range(1, _GROUPINGS.get(name, 0) + 1)]
         if "categories" in names:
             sets.append(base | {"by": 1, "categories": 1 | 32 | 512})
+        if "verdicts" in names:
+            sets += [base | {"verdicts": 1 | 4}, base | {"by": 3, "verdicts": 2}, base | {"by": 2, "categories": 4}]
         if "channels" in names:
             sets += [base | {"channels": 4 | 64}, base | {"by": 3, "categories": 2, "channels": 1 | 8}]
     return sets
 
 
 # How many `by` groupings each query with one has (its `by` parameter's description lists them).
-_GROUPINGS = {"conversation_messages": 3}
+_GROUPINGS = {"conversation_messages": 3, "answer_comparison": 3}
 
 
 def _canonical(rows: list) -> list:
@@ -106,7 +108,7 @@ def _json(value: Any) -> Any:
 async def _rollup_rows(db: psycopg.AsyncConnection) -> list:
     rows = []
     for table in ("support_ticket_rollup", "support_task_rollup", "support_response_rollup", "support_message_rollup",
-                  "knowledge_lexemes"):
+                  "support_comparison_rollup", "support_similarity_rollup", "knowledge_lexemes"):
         rows.append(sorted(map(str, await (await db.execute(f"SELECT * FROM {table}")).fetchall())))
     return rows
 
@@ -130,6 +132,12 @@ async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: p
                      {"to": AS_OF - timedelta(minutes=20), "id": ticket})
     await db.execute("UPDATE ai_human_comparison SET verdict = 'human_better' WHERE id IN "
                      "(SELECT id FROM ai_human_comparison WHERE verdict <> 'human_better' ORDER BY id LIMIT 5)")
+    await db.execute("UPDATE ai_human_comparison SET similarity = 0.333 WHERE id IN "
+                     "(SELECT id FROM ai_human_comparison ORDER BY id LIMIT 4)")
+    await db.execute("INSERT INTO ai_human_comparison (ticket_id, category, ai_answer, human_answer, similarity, "
+                     "verdict, evaluated_at) SELECT s.id, s.category, 'a', 'b', 0.5, 'ai_better', s.created_at "
+                     "FROM support_threads_data s WHERE NOT EXISTS (SELECT FROM ai_human_comparison c "
+                     "WHERE c.ticket_id = s.id) ORDER BY s.created_at DESC LIMIT 2")
     await db.execute("DELETE FROM ai_human_comparison WHERE id IN (SELECT id FROM ai_human_comparison "
                      "ORDER BY id DESC LIMIT 3)")
     gone = (await (await db.execute("SELECT ticket_id FROM ai_human_comparison ORDER BY id LIMIT 1 OFFSET 10")
