@@ -1,4 +1,4 @@
-"""The rollups of migrations 0011, 0015 and 0016: what the saved analytics queries and knowledge search read instead of
+"""The rollups of migrations 0011 and 0015-0017: what the saved analytics queries and knowledge search read instead of
 scanning.
 
 Triggers keep them exact as rows change; rebuilding computes them again from the raw tables (after a bulk load
@@ -16,4 +16,5 @@ async def rebuild_rollups(conn: psycopg.AsyncConnection) -> None:
         await conn.execute("SELECT support_rollups_rebuild()")
         await conn.execute("SELECT support_detail_rollups_rebuild()")
         await conn.execute("SELECT support_comparison_rollups_rebuild()")
+        await conn.execute("SELECT support_task_rollups_rebuild()")
         await conn.execute("SELECT knowledge_lexemes_rebuild()")

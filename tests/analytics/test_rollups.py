@@ -1,4 +1,4 @@
-"""Every saved query that reads the rollups (migrations 0011, 0015, 0016) gives the numbers of its raw version.
+"""Every saved query that reads the rollups (migrations 0011, 0015-0017) gives the numbers of its raw version.
 
 The raw versions are the queries as they were before the rollups (tests/analytics/raw_queries/). Each pair runs on
 the seeded data over windows that start and end mid-hour, today's partial day, whole days and hours, and again
@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from servers.analytics.context import saved_queries
+from servers.analytics.context import ALLOWED_TABLES, saved_queries
 from servers.analytics.executor import run_read_only
 from servers.analytics.reader import open_reader_pool, reader_url
 from store.rollups import rebuild_rollups
@@ -45,7 +45,7 @@ _ROLLED_UP = re.compile(r"\bsupport_\w+_(window|percentiles)\(")
 def test_every_saved_query_over_a_period_reads_the_rollups_and_has_a_raw_version() -> None:
     rolled_up = {name for name, q in saved_queries().items() if _ROLLED_UP.search(q.sql)}
     assert rolled_up == set(RAW)
-    assert len(rolled_up) >= 16
+    assert len(rolled_up) >= 17
 
 
 def _param_sets(name: str) -> list[dict[str, Any]]:
@@ -65,6 +65,9 @@ def _param_sets(name: str) -> list[dict[str, Any]]:
         sets += [base | {"by": by} for by in range(1, _GROUPINGS.get(name, 0) + 1)]
         if "categories" in names:
             sets.append(base | {"by": 1, "categories": 1 | 32 | 512})
+        if "task_types" in names:
+            sets += [base | {"task_types": 1 | 16384}, base | {"statuses": 8}, base | {"errors": 1, "by": 4},
+                     base | {"categories": 2}]
         if "verdicts" in names:
             sets += [base | {"verdicts": 1 | 4}, base | {"by": 3, "verdicts": 2}, base | {"by": 2, "categories": 4}]
         if "channels" in names:
@@ -73,7 +76,7 @@ def _param_sets(name: str) -> list[dict[str, Any]]:
 
 
 # How many `by` groupings each query with one has (its `by` parameter's description lists them).
-_GROUPINGS = {"conversation_messages": 3, "answer_comparison": 3}
+_GROUPINGS = {"conversation_messages": 3, "answer_comparison": 3, "agent_tasks": 5}
 
 
 def _canonical(rows: list) -> list:
@@ -107,8 +110,9 @@ def _json(value: Any) -> Any:
 
 async def _rollup_rows(db: psycopg.AsyncConnection) -> list:
     rows = []
-    for table in ("support_ticket_rollup", "support_task_rollup", "support_response_rollup", "support_message_rollup",
-                  "support_comparison_rollup", "support_similarity_rollup", "knowledge_lexemes"):
+    derived = [t for t in ALLOWED_TABLES if t.endswith(("_rollup", "_gaps"))]  # what the triggers keep
+    assert len(derived) == 10
+    for table in [*derived, "knowledge_lexemes"]:
         rows.append(sorted(map(str, await (await db.execute(f"SELECT * FROM {table}")).fetchall())))
     return rows
 
@@ -154,6 +158,15 @@ async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: p
     await db.execute("UPDATE ai_agent_tasks SET status = 'failed', error = 'carrier timeout' WHERE id IN "
                      "(SELECT id FROM ai_agent_tasks WHERE status = 'succeeded' ORDER BY id DESC LIMIT 7)")
     await db.execute("DELETE FROM ai_agent_tasks WHERE id IN (SELECT id FROM ai_agent_tasks ORDER BY id LIMIT 4)")
+    # Tasks that start a ticket's chain earlier (pending: no duration), and tasks moved days later, so that their
+    # tickets' earlier tasks lie before a period that holds them.
+    await db.execute("INSERT INTO ai_agent_tasks (ticket_id, category, task_type, status, created_at) "
+                     "SELECT ticket_id, category, 'handoff', 'pending', created_at - interval '3 days' "
+                     "FROM ai_agent_tasks ORDER BY id DESC LIMIT 3")
+    await db.execute("UPDATE ai_agent_tasks SET created_at = created_at + interval '6 days 1 hour', "
+                     "finished_at = finished_at + interval '6 days 1 hour' WHERE id IN "
+                     "(SELECT id FROM ai_agent_tasks WHERE created_at < %s ORDER BY id LIMIT 5 OFFSET 50)",
+                     (AS_OF - timedelta(days=8),))
     # Messages added, re-attributed, moved to the ticket moved into today and deleted; answers that took longer
     # (other response-time bands), among them today's.
     await db.execute("INSERT INTO support_dialogs (ticket_id, seq, role, body, created_at) SELECT id, 9, 'human', "

@@ -7,7 +7,44 @@
 -- param: categories int = 0 | Ticket category in: 1 general_question, 2 shipping_inquiry, 4 change_address, 8 change_frequency, 16 skip_month, 32 damaged_item, 64 payment_issue, 128 pause_subscription, 256 cancel_subscription, 512 other
 -- param: errors int = 0 | Kind of error (failed tasks): 1 carrier_timeout, 2 customer_not_identified, 4 policy_violation, 8 confirmation_expired, 16 another error
 -- chart: bar label tasks
-WITH picked AS (
+-- All tasks, unfiltered: from the task rollups (migration 0017): status counts and duration sums per duration band
+-- (100 ms), the exact median from the band of its rank and that band's exact durations, and the distinct tickets
+-- from the tickets' first tasks plus those whose previous task was before the period. Grouped or filtered: from the
+-- raw table.
+WITH rolled AS (
+    SELECT w.* FROM support_task_detail_window(%(start)s, %(end)s) w
+    WHERE %(by)s::int = 0 AND %(task_types)s::bigint = 0 AND %(statuses)s::bigint = 0 AND %(categories)s::bigint = 0
+          AND %(errors)s::bigint = 0
+), cumulative AS (
+    SELECT band, n, sum(n) OVER (ORDER BY band) - n AS before, sum(n) OVER () AS total
+    FROM (SELECT band, sum(tasks) AS n FROM rolled WHERE band IS NOT NULL GROUP BY band) AS b
+), ranks AS MATERIALIZED (
+    -- percentile_cont(0.5): the values at ranks floor and ceil of 0.5 x (n - 1), counted from 0.
+    SELECT p.pos, k.upper, (
+               SELECT v.duration_ms::float8 FROM (
+                   SELECT f.duration_ms, sum(sum(f.tasks)) OVER (ORDER BY f.duration_ms) AS upto
+                   FROM support_task_duration_window(%(start)s, %(end)s, c.band) f
+                   GROUP BY f.duration_ms) AS v
+               WHERE v.upto > k.rank - c.before ORDER BY v.duration_ms LIMIT 1) AS value
+    FROM (SELECT DISTINCT total, 0.5::float8 * (total - 1)::float8 AS pos FROM cumulative) AS p
+    CROSS JOIN LATERAL (VALUES (floor(p.pos), false), (ceil(p.pos), true)) AS k (rank, upper)
+    JOIN cumulative c ON k.rank >= c.before AND k.rank < c.before + c.n
+), median AS (
+    -- float8_lerp: lo + (proportion x (hi - lo)).
+    SELECT CASE WHEN ceil(pos) > floor(pos)
+                THEN min(value) FILTER (WHERE NOT upper)
+                     + ((pos - floor(pos)) * (min(value) FILTER (WHERE upper) - min(value) FILTER (WHERE NOT upper)))
+                ELSE min(value) FILTER (WHERE NOT upper) END AS value
+    FROM ranks GROUP BY pos
+), totals AS (
+    SELECT coalesce(sum(tasks), 0)::bigint AS tasks, coalesce(sum(succeeded), 0)::bigint AS succeeded,
+           coalesce(sum(failed), 0)::bigint AS failed, coalesce(sum(cancelled), 0)::bigint AS cancelled,
+           sum(tasks) FILTER (WHERE band IS NOT NULL) AS durations, sum(duration_sum) AS duration_sum
+    FROM rolled
+    -- (An aggregate without GROUP BY has a row even with no input: only the branch that answers keeps it.)
+    HAVING %(by)s::int = 0 AND %(task_types)s::bigint = 0 AND %(statuses)s::bigint = 0 AND %(categories)s::bigint = 0
+          AND %(errors)s::bigint = 0
+), picked AS (
     SELECT t.*,
            -- The error kinds the tools report (see the servers' error codes); anything else is 'other_error'.
            CASE WHEN t.error IS NULL THEN NULL
@@ -17,7 +54,9 @@ WITH picked AS (
                 WHEN t.error ILIKE '%%confirmation%%expired%%' THEN 'confirmation_expired'
                 ELSE 'other_error' END AS error_kind
     FROM ai_agent_tasks t
-    WHERE t.created_at >= %(start)s AND t.created_at < %(end)s
+    WHERE NOT (%(by)s::int = 0 AND %(task_types)s::bigint = 0 AND %(statuses)s::bigint = 0 AND %(categories)s::bigint = 0
+               AND %(errors)s::bigint = 0)
+      AND t.created_at >= %(start)s AND t.created_at < %(end)s
       AND (%(task_types)s::bigint = 0 OR %(task_types)s::bigint & (1::bigint << (array_position(ARRAY[
           'identify_customer', 'track_shipment', 'pause_subscription', 'resume_subscription', 'skip_month',
           'change_frequency', 'change_address', 'create_damage_claim', 'request_photos', 'propose_resolution',
@@ -43,7 +82,18 @@ WITH picked AS (
           'carrier_timeout', 'customer_not_identified', 'policy_violation', 'confirmation_expired', 'other_error'],
           error_kind) - 1)) <> 0
 )
-SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END AS label,
+SELECT 'all' AS label, t.tasks,
+       round(100.0 * t.tasks / nullif(t.tasks, 0), 1) AS share_pct,
+       t.succeeded, t.failed, t.cancelled, t.tasks - t.succeeded - t.failed - t.cancelled AS unfinished,
+       round(100.0 * t.failed / nullif(t.succeeded + t.failed + t.cancelled, 0), 1) AS failure_pct,
+       round(100.0 * t.succeeded / nullif(t.succeeded + t.failed + t.cancelled, 0), 1) AS success_pct,
+       round(t.duration_sum / nullif(t.durations, 0)) AS avg_duration_ms,
+       round((SELECT value FROM median)::numeric) AS median_duration_ms,
+       k.tickets,
+       round(t.tasks::numeric / nullif(k.tickets, 0), 2) AS tasks_per_ticket
+FROM totals t CROSS JOIN support_task_ticket_window(%(start)s, %(end)s) k
+UNION ALL
+(SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END AS label,
        count(*) AS tasks,
        round(100.0 * count(*) / nullif(sum(count(*)) OVER (), 0), 1) AS share_pct,
        count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
@@ -63,4 +113,6 @@ FROM labelled
 -- The empty grouping set gives the one row of totals, 0 for counts even when no task matches.
 GROUP BY GROUPING SETS ((label), ())
 HAVING (grouping(label) = 1) = (%(by)s::int = 0)
+   AND NOT (%(by)s::int = 0 AND %(task_types)s::bigint = 0 AND %(statuses)s::bigint = 0 AND %(categories)s::bigint = 0
+            AND %(errors)s::bigint = 0))
 ORDER BY tasks DESC, label
