@@ -1,4 +1,4 @@
-"""Every saved query that reads the rollups (migrations 0011, 0015-0017) gives the numbers of its raw version.
+"""Every saved query that reads the rollups (migrations 0011, 0015-0019) gives the numbers of its raw version.
 
 The raw versions are the queries as they were before the rollups (tests/analytics/raw_queries/). Each pair runs on
 the seeded data over windows that start and end mid-hour, today's partial day, whole days and hours, and again
@@ -110,8 +110,8 @@ def _json(value: Any) -> Any:
 
 async def _rollup_rows(db: psycopg.AsyncConnection) -> list:
     rows = []
-    derived = [t for t in ALLOWED_TABLES if t.endswith(("_rollup", "_gaps"))]  # what the triggers keep
-    assert len(derived) == 10
+    derived = [t for t in ALLOWED_TABLES if t.endswith(("_rollup", "_spans"))]  # what the triggers keep
+    assert len(derived) == 9
     for table in [*derived, "knowledge_lexemes"]:
         rows.append(sorted(map(str, await (await db.execute(f"SELECT * FROM {table}")).fetchall())))
     return rows
@@ -167,6 +167,11 @@ async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: p
                      "finished_at = finished_at + interval '6 days 1 hour' WHERE id IN "
                      "(SELECT id FROM ai_agent_tasks WHERE created_at < %s ORDER BY id LIMIT 5 OFFSET 50)",
                      (AS_OF - timedelta(days=8),))
+    # A ticket whose tasks began last night gets one today: its span (hours) holds today's midnight.
+    await db.execute("INSERT INTO ai_agent_tasks (ticket_id, category, task_type, status, created_at) "
+                     "SELECT ticket_id, category, 'handoff', 'pending', %s FROM ai_agent_tasks "
+                     "WHERE created_at >= %s AND created_at < %s ORDER BY id LIMIT 1",
+                     (TODAY + timedelta(hours=1), TODAY - timedelta(hours=10), TODAY))
     # Messages added, re-attributed, moved to the ticket moved into today and deleted; answers that took longer
     # (other response-time bands), among them today's.
     await db.execute("INSERT INTO support_dialogs (ticket_id, seq, role, body, created_at) SELECT id, 9, 'human', "

@@ -20,20 +20,25 @@ WITH rolled AS (
     SELECT label, band, n, sum(n) OVER (PARTITION BY label ORDER BY band) - n AS before,
            sum(n) OVER (PARTITION BY label) AS total
     FROM (SELECT label, band, sum(compared) AS n FROM rolled GROUP BY label, band) AS b
-), ranks AS MATERIALIZED (
-    -- percentile_cont(0.5): the values at ranks floor and ceil of 0.5 x (n - 1), counted from 0.
-    SELECT c.label, p.pos, k.upper, (
-               SELECT v.similarity::float8 FROM (
-                   SELECT f.similarity, sum(sum(f.compared)) OVER (ORDER BY f.similarity) AS upto
-                   FROM support_similarity_window(%(start)s, %(end)s, c.band) f
-                   JOIN (SELECT DISTINCT verdict, handled_by, label FROM rolled) AS l
-                     ON l.verdict = f.verdict AND l.handled_by IS NOT DISTINCT FROM f.handled_by
-                   WHERE l.label = c.label
-                   GROUP BY f.similarity) AS v
-               WHERE v.upto > k.rank - c.before ORDER BY v.similarity LIMIT 1) AS value
+), located AS (
+    -- percentile_cont(0.5): the values at ranks floor and ceil of 0.5 x (n - 1), counted from 0, in their bands.
+    SELECT c.label, p.pos, k.upper, c.band, k.rank - c.before AS offset_in_band
     FROM (SELECT DISTINCT label, total, 0.5::float8 * (total - 1)::float8 AS pos FROM cumulative) AS p
     CROSS JOIN LATERAL (VALUES (floor(p.pos), false), (ceil(p.pos), true)) AS k (rank, upper)
     JOIN cumulative c ON c.label = p.label AND k.rank >= c.before AND k.rank < c.before + c.n
+), band_values AS MATERIALIZED (  -- each band read once
+    SELECT l.label, b.band, f.similarity,
+           sum(sum(f.compared)) OVER (PARTITION BY l.label, b.band ORDER BY f.similarity) AS upto
+    FROM (SELECT DISTINCT band FROM located) AS b
+    CROSS JOIN LATERAL support_similarity_window(%(start)s, %(end)s, b.band) AS f
+    JOIN (SELECT DISTINCT verdict, handled_by, label FROM rolled) AS l
+      ON l.verdict = f.verdict AND l.handled_by IS NOT DISTINCT FROM f.handled_by
+    GROUP BY l.label, b.band, f.similarity
+), ranks AS (
+    SELECT l.label, l.pos, l.upper, (SELECT v.similarity::float8 FROM band_values v
+                                     WHERE v.label = l.label AND v.band = l.band AND v.upto > l.offset_in_band
+                                     ORDER BY v.similarity LIMIT 1) AS value
+    FROM located l
 ), medians AS (
     -- float8_lerp: lo + (proportion x (hi - lo)).
     SELECT label, CASE WHEN ceil(pos) > floor(pos)
