@@ -594,8 +594,12 @@ async def knowledge_ingest(
         raise CliError(f"--namespace: {namespace!r} is not one of {', '.join(AREA_NAMESPACES)}")
     if not path.exists():
         raise CliError(f"{path} does not exist")
+    from servers.knowledge.embeddings import LocalMiniLM
+
     settings = load_settings()
     store, embedder = _knowledge_parts(settings)
+    if isinstance(embedder, LocalMiniLM):
+        embedder.load_in_background()  # while the database starts and migrates
     async with _migrated_pool(settings) as pool:
         report = await _run_with_progress("ingesting", lambda cb: ingest_path(pool, store, embedder, path, namespace,
                                                                               cb))
