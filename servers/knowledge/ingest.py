@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from schemas.categories import Category
 from schemas.knowledge import AREA_NAMESPACES, examples_namespace
 from schemas.languages import DEFAULT_LANGUAGE, LANGUAGES
+from servers.knowledge.bulk_index import vector_index_after_load
 from servers.knowledge.chunking import Chunk, DocumentError, read_document
 from servers.knowledge.embeddings import Embedder
 from servers.knowledge.redaction import KnownPersonalData, known_personal_data, redact
@@ -115,20 +116,19 @@ async def _insert(conn: psycopg.AsyncConnection, store: VectorStore, namespace: 
 
 @dataclass
 class _Prepared:
-    """A changed file read, chunked and embedded, ready to be written."""
+    """A changed file read and chunked, then embedded (vectors), ready to be written."""
 
     source: str
     namespace: str
     chunks: list[Chunk]
-    vectors: list[list[float]]
     file_hash: str
     language: str
     existed: bool
+    vectors: list[list[float]] = field(default_factory=list)
 
 
-async def _prepare(pool: AsyncConnectionPool, embedder: Embedder, path: Path, namespace: str | None
-                   ) -> _Prepared | FileReport:
-    """Read, chunk and embed one file; a FileReport instead when it fails or is unchanged."""
+async def _read(pool: AsyncConnectionPool, path: Path, namespace: str | None) -> _Prepared | FileReport:
+    """Read and chunk one file; a FileReport instead when it fails or is unchanged."""
     source = _source_name(path)
     try:
         named, chunks = await asyncio.to_thread(read_document, path)
@@ -144,8 +144,13 @@ async def _prepare(pool: AsyncConnectionPool, embedder: Embedder, path: Path, na
                                         (target, source))).fetchone()
     if row is not None and row[0] == file_hash:
         return FileReport(source, "unchanged", target)
-    vectors = await embedder.embed([c.content for c in chunks]) if chunks else []
-    return _Prepared(source, target, chunks, vectors, file_hash, language_of(path), row is not None)
+    return _Prepared(source, target, chunks, file_hash, language_of(path), row is not None)
+
+
+async def _embedded(embedder: Embedder, file: _Prepared | FileReport) -> _Prepared | FileReport:
+    if isinstance(file, _Prepared) and file.chunks:
+        file.vectors = await embedder.embed([c.content for c in file.chunks])
+    return file
 
 
 async def _write(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, file: _Prepared) -> FileReport:
@@ -164,7 +169,7 @@ async def _write(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedd
 
 async def ingest_file(pool: AsyncConnectionPool, store: VectorStore, embedder: Embedder, path: Path,
                       namespace: str | None = None) -> FileReport:
-    prepared = await _prepare(pool, embedder, path, namespace)
+    prepared = await _embedded(embedder, await _read(pool, path, namespace))
     return prepared if isinstance(prepared, FileReport) else await _write(pool, store, embedder, prepared)
 
 
@@ -172,22 +177,25 @@ async def ingest_path(pool: AsyncConnectionPool, store: VectorStore, embedder: E
                       namespace: str | None = None, progress: Progress | None = None) -> IngestReport:
     files = discover(path)
     report = IngestReport()
-    # The next file is read and embedded (the model, in a thread) while this one is written (the database, in its
-    # own process): for many short sections the two take comparable time.
-    upcoming = asyncio.ensure_future(_prepare(pool, embedder, files[0], namespace)) if files else None
-    try:
-        for done, file in enumerate(files, start=1):
-            assert upcoming is not None
-            prepared = await upcoming
-            upcoming = (asyncio.ensure_future(_prepare(pool, embedder, files[done], namespace))
-                        if done < len(files) else None)
-            report.files.append(prepared if isinstance(prepared, FileReport)
-                                else await _write(pool, store, embedder, prepared))
-            if progress:
-                progress(done, len(files), file.name)
-    finally:
-        if upcoming is not None:
-            upcoming.cancel()
+    # Every file is read first (cheap): how many passages the load adds decides how the vector index is kept.
+    read = [await _read(pool, file, namespace) for file in files]
+    adding = sum(len(f.chunks) for f in read if isinstance(f, _Prepared))
+    async with vector_index_after_load(pool, store, adding):
+        # The next file is embedded (the model, in a thread) while this one is written (the database, in its own
+        # process).
+        upcoming = asyncio.ensure_future(_embedded(embedder, read[0])) if read else None
+        try:
+            for done, file in enumerate(files, start=1):
+                assert upcoming is not None
+                prepared = await upcoming
+                upcoming = asyncio.ensure_future(_embedded(embedder, read[done])) if done < len(read) else None
+                report.files.append(prepared if isinstance(prepared, FileReport)
+                                    else await _write(pool, store, embedder, prepared))
+                if progress:
+                    progress(done, len(files), file.name)
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
     return report
 
 

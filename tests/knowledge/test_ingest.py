@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from servers.knowledge import retrieval
+from servers.knowledge import bulk_index, retrieval
+from servers.knowledge.bulk_index import vector_index_after_load
 from servers.knowledge.chunking import split_long
 from servers.knowledge.ingest import ingest_path
 from servers.knowledge.stores import PgVectorStore
@@ -96,3 +97,42 @@ async def test_exact_tokens_that_embeddings_miss_are_found_by_the_hybrid(pool, k
     await ingest_path(pool, PgVectorStore(), embedder, doc)
     hybrid = await retrieval.search(kconn, PgVectorStore(), embedder, "damage", "HB-7731-Q", 3)
     assert hybrid[0].title == "Recall of batch HB-7731-Q" and hybrid[0].text_rank == 1
+
+
+async def _has_vector_index(conn: psycopg.AsyncConnection) -> bool:
+    row = await (await conn.execute("SELECT to_regclass('knowledge_chunks_embedding_idx') IS NOT NULL")).fetchone()
+    return bool(row and row[0])
+
+
+async def test_a_bulk_load_builds_the_vector_index_after_the_rows(pool, kconn, embedder, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk_index, "BULK_MIN_PASSAGES", 2)  # the real threshold is a thousand passages
+    monkeypatch.setattr(bulk_index, "BULK_MIN_SHARE", 0.0)
+    seen: list[bool] = []
+
+    def progress(done: int, total: int, name: str) -> None:
+        seen.append(name == "bulk.md")
+
+    doc = tmp_path / "bulk.md"
+    doc.write_text("---\nnamespace: shipping\n---\n## Drone delivery\nA drone drops the box in Eilat.\n"
+                   "## Camel delivery\nA camel brings the box to the Negev.\n")
+    async with vector_index_after_load(pool, PgVectorStore(), 2) as bulk:
+        assert bulk and not await _has_vector_index(kconn)
+    assert await _has_vector_index(kconn)
+    report = await ingest_path(pool, PgVectorStore(), embedder, doc, progress=progress)
+    assert [(f.status, f.chunks) for f in report.files] == [("added", 2)] and seen == [True]
+    assert await _has_vector_index(kconn)
+    vector = (await embedder.embed(["a camel brings my box"]))[0]
+    hits = await PgVectorStore().search(kconn, "shipping", vector, 1, "en")
+    assert await _passages(kconn, "bulk.md") == ["Drone delivery", "Camel delivery"]
+    title = await (await kconn.execute("SELECT title FROM knowledge_chunks WHERE id = %s", (hits[0][0],))).fetchone()
+    assert title == ("Camel delivery",)
+
+
+async def test_an_ingest_rebuilds_a_vector_index_a_killed_bulk_load_left_missing(pool, kconn, embedder,
+                                                                                 tmp_path: Path) -> None:
+    await kconn.execute("DROP INDEX knowledge_chunks_embedding_idx")
+    doc = tmp_path / "small.md"
+    doc.write_text("---\nnamespace: shipping\n---\n## Pigeon post\nNo, we do not ship by pigeon.\n")
+    report = await ingest_path(pool, PgVectorStore(), embedder, doc)  # far below the bulk threshold
+    assert [f.status for f in report.files] == ["added"] and await _has_vector_index(kconn)
