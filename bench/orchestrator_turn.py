@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.figures import Figure, percentile, write_json
+from levhaolam import event_loop
 from orchestrator.pipeline import Pipeline
 from orchestrator.router import OfflineRouting
 from orchestrator.service import running_pipeline
@@ -164,7 +165,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
     parser.add_argument("--scale", type=int, default=1, help="demo data size: N times the default seed")
     args = parser.parse_args()
-    asyncio.run(run(args.turns, args.json, args.scale))
+    event_loop.run(run(args.turns, args.json, args.scale))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ code 1, never a traceback. Shared by `levhaolam` and its sub-command groups (e.g
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -12,6 +11,7 @@ import psycopg
 import typer
 from rich.console import Console
 
+from levhaolam import event_loop
 from schemas.categories import UnknownCategoryError
 from store.errors import StoreError, first_line
 
@@ -28,7 +28,7 @@ def one_line_errors(*user_errors: type[Exception]) -> Callable[[Callable[..., Co
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> T:
             try:
-                return asyncio.run(fn(*args, **kwargs))
+                return event_loop.run(fn(*args, **kwargs))
             except expected as exc:
                 err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
                 raise typer.Exit(1) from None

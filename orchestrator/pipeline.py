@@ -8,6 +8,7 @@ an advisory lock, so any replica can take the next turn; a retried message (same
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -32,7 +33,7 @@ from orchestrator.memory import MIN_TEXT_FOR_LANGUAGE, CustomerMemory, TurnFacts
 from orchestrator.replies import say
 from orchestrator.router import Router
 from orchestrator.sealing import Sealer
-from orchestrator.tools import TurnTools
+from orchestrator.tools import ToolOutcome, TurnTools, note_outcome
 from schemas.categories import Category, Urgency
 from schemas.routing import RouterOutput
 from schemas.services import McpServer
@@ -79,9 +80,19 @@ class TurnOutcome:
 
 @dataclass
 class TurnScope:
-    """Per turn: the customer's memory, read once."""
+    """Per turn: the customer's memory, read once; the contact's e-mail looked up while the router runs."""
 
     memory: CustomerMemory | None = None
+    early_lookup: tuple[str, asyncio.Task[ToolOutcome]] | None = None
+
+    async def discard_lookup(self) -> None:
+        if self.early_lookup is None:
+            return
+        task = self.early_lookup[1]
+        task.cancel()
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: a lookup the turn did not use may fail without a warning
 
     async def customer_memory(self, conn: psycopg.AsyncConnection, customer_id: int | None) -> CustomerMemory:
         if customer_id is None:
@@ -117,16 +128,19 @@ class Pipeline:
             # Each statement commits at once: the next turn, waiting on the lock, must see this one's rows the moment
             # the lock is released (in a transaction they would commit only after it, and a retry would run twice).
             await conn.set_autocommit(True)
-            await store.lock_conversation(conn, request.conversation_id)
+            scope: TurnScope | None = None
             try:
-                incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
-                                                 request.message_id, _body_of(request))
+                # One round trip: the lock, then (once it is held) the conversation and the incoming message.
+                async with conn.pipeline():
+                    await store.lock_conversation(conn, request.conversation_id)
+                    incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
+                                                     request.message_id, _body_of(request))
                 if incoming.stored_response is not None:
                     return TurnResponse.model_validate({**incoming.stored_response, "replayed": True})
                 conversation, message_id = incoming.conversation, incoming.message_id
                 state = dict(conversation.state)
                 trace_id = telemetry.current_trace_id() or uuid.uuid4().hex
-                scope = TurnScope()
+                scope = TurnScope(early_lookup=self._early_lookup(request, conversation.customer_id))
                 with recording() as record:  # every model call and tool output of this turn lands in `record`
                     outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
                                                             request, scope)
@@ -135,21 +149,27 @@ class Pipeline:
                 response = self._gate(outcome, request, state, trace_id, record.cost(self.prices))
                 state["failures_in_a_row"] = (state.get("failures_in_a_row", 0) + 1
                                               if outcome.reply.gave_up or outcome.action_failed else 0)
-                if customer_id is not None:
-                    await remember_turn(conn, _turn_facts(outcome, response, request, state, customer_id,
-                                                          conversation.id, self.clock().date()))
-                await store.finish_turn(
-                    conn, conversation_id=conversation.id, message_id=message_id, customer_id=customer_id,
-                    state=state, status="handed_off" if response.decision is Decision.ESCALATE else "pending",
-                    primary=outcome.category.value,
-                    secondary=outcome.routing.secondary.value if outcome.routing.secondary else None,
-                    urgency=outcome.routing.urgency.value, confidence=outcome.routing.confidence,
-                    decision=response.decision.value, reasons=response.reasons, model=outcome.reply.model,
-                    latency_ms=int((time.perf_counter() - started) * 1000), cost_usd=response.cost,
-                    trace_id=trace_id, reply=response.reply, response=response.model_dump(mode="json"),
-                    usage=record.usage_json(self.prices), guard=_guard_json(outcome))
+                # One round trip and one implicit transaction: the customer's memory and the turn are stored together
+                # or not at all. The lock is released only after they commit (an unlock inside the transaction would
+                # let a retry in before it, to run the turn again).
+                async with conn.pipeline():
+                    if customer_id is not None:
+                        await remember_turn(conn, _turn_facts(outcome, response, request, state, customer_id,
+                                                              conversation.id, self.clock().date()))
+                    await store.finish_turn(
+                        conn, conversation_id=conversation.id, message_id=message_id, customer_id=customer_id,
+                        state=state, status="handed_off" if response.decision is Decision.ESCALATE else "pending",
+                        primary=outcome.category.value,
+                        secondary=outcome.routing.secondary.value if outcome.routing.secondary else None,
+                        urgency=outcome.routing.urgency.value, confidence=outcome.routing.confidence,
+                        decision=response.decision.value, reasons=response.reasons, model=outcome.reply.model,
+                        latency_ms=int((time.perf_counter() - started) * 1000), cost_usd=response.cost,
+                        trace_id=trace_id, reply=response.reply, response=response.model_dump(mode="json"),
+                        usage=record.usage_json(self.prices), guard=_guard_json(outcome))
                 return response
             finally:
+                if scope is not None:
+                    await scope.discard_lookup()
                 await store.unlock_conversation(conn, request.conversation_id)
 
     async def _turn(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int | None,
@@ -184,7 +204,7 @@ class Pipeline:
 
         config = self.categories[category]
         if config.needs_customer and customer_id is None:
-            customer_id, asked = await self._identify(request, routing, state, text, language)
+            customer_id, asked = await self._identify(request, routing, state, text, language, scope)
             if customer_id is None:
                 return TurnOutcome(category, routing, asked), None
             if not state.get("language_from_text"):
@@ -207,6 +227,23 @@ class Pipeline:
         return TurnOutcome(category, routing, reply), customer_id
 
     # ------------------------------------------------------------------ steps
+    def _early_lookup(self, request: TurnRequest, customer_id: int | None
+                      ) -> tuple[str, asyncio.Task[ToolOutcome]] | None:
+        """A conversation not yet bound whose contact carries an e-mail: look it up now, while the router and the input
+        guard run (the customer's server works on another core). Used only if the turn needs a customer and the
+        message names no other e-mail; the lookup reads and changes nothing, so a discarded one costs only its call.
+        Started outside the turn's record: its output becomes evidence only when the turn uses it."""
+        if customer_id is not None or request.contact.email is None:
+            return None
+        email = str(request.contact.email)
+        return email, asyncio.create_task(self._lookup(email))
+
+    async def _lookup(self, email: str) -> ToolOutcome:
+        token = mint_token(self.jwt_secret, subject="orchestrator/identify", scope="identify",
+                           tools=list(IDENTIFY_TOOLS), ttl_seconds=TOKEN_TTL_SECONDS)
+        async with self.connections.lease([McpServer.CUSTOMERS], token) as leased:
+            return await TurnTools(leased, dict(IDENTIFY_TOOLS)).call("identify_customer", email=email)
+
     @telemetry.traced("router", result=describe.routing)
     async def _route(self, text: str, request: TurnRequest, state: dict[str, Any]) -> RouterOutput:
         awaiting = state.pop("awaiting", None)
@@ -225,17 +262,20 @@ class Pipeline:
 
     @telemetry.traced("identify", result=describe.identified)
     async def _identify(self, request: TurnRequest, routing: RouterOutput, state: dict[str, Any], text: str,
-                        language: str) -> tuple[int | None, BrainReply]:
+                        language: str, scope: TurnScope) -> tuple[int | None, BrainReply]:
         email = str(routing.email) if routing.email else (request.contact.email or None)
         if not email:
             state.setdefault("deferred", {"text": text, "category": routing.primary.value,
                                           "secondary": routing.secondary.value if routing.secondary else None})
             state["awaiting"] = {"category": routing.primary.value, "slot": "email"}
             return None, BrainReply(say("ask_email", language), awaiting="email")
-        token = mint_token(self.jwt_secret, subject="orchestrator/identify", scope="identify",
-                           tools=list(IDENTIFY_TOOLS), ttl_seconds=TOKEN_TTL_SECONDS)
-        async with self.connections.lease([McpServer.CUSTOMERS], token) as leased:
-            found = await TurnTools(leased, dict(IDENTIFY_TOOLS)).call("identify_customer", email=email)
+        early = scope.early_lookup
+        if early is not None and early[0] == email:
+            scope.early_lookup = None
+            found = await early[1]
+            note_outcome(found)
+        else:
+            found = await self._lookup(email)
         if not found.ok or not found.data.get("found"):
             state.setdefault("deferred", {"text": text, "category": routing.primary.value,
                                           "secondary": routing.secondary.value if routing.secondary else None})

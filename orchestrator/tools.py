@@ -52,6 +52,12 @@ class ToolCall:
     latency_ms: float
 
 
+def note_outcome(outcome: ToolOutcome) -> None:
+    """What the reply of this turn may rest on: the output guard checks its numbers and scans it for injections."""
+    note_evidence(outcome.tool, outcome.error.message if outcome.error else json.dumps(outcome.data, default=str,
+                                                                                      ensure_ascii=False))
+
+
 def outcome_of(tool: str, result: CallToolResult) -> ToolOutcome:
     text = "".join(getattr(part, "text", "") for part in result.content)
     if result.is_error:
@@ -86,9 +92,7 @@ class TurnTools:
         started = time.perf_counter()
         result = await self.connections[server].call_tool(tool, arguments)
         outcome = outcome_of(tool, result)
-        # What the reply of this turn may rest on: the output guard checks its numbers and scans it for injections.
-        note_evidence(tool, outcome.error.message if outcome.error else json.dumps(outcome.data, default=str,
-                                                                                  ensure_ascii=False))
+        note_outcome(outcome)
         self.calls.append(ToolCall(server.value, tool, outcome.ok, outcome.error.code.value if outcome.error else None,
                                    (time.perf_counter() - started) * 1000))
         return outcome

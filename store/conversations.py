@@ -119,14 +119,16 @@ async def open_pending_action(conn: psycopg.AsyncConnection, conversation_id: in
 async def add_pending_action(conn: psycopg.AsyncConnection, *, conversation_id: int, customer_id: int,
                              category: str, server: str, tool: str, arguments: dict[str, Any], summary: str,
                              sealed_token: str, expires_at: datetime) -> int:
-    # A new question replaces an unanswered one: the customer moved on.
-    await conn.execute("UPDATE pending_actions SET status = 'declined', resolved_at = now() "
-                       "WHERE conversation_id = %s AND status = 'pending'", (conversation_id,))
-    cur = await conn.execute(
-        "INSERT INTO pending_actions (conversation_id, customer_id, category, server, tool, arguments, summary, "
-        "sealed_token, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (conversation_id, customer_id, category, server, tool, Jsonb(arguments), summary, sealed_token, expires_at))
-    row = await cur.fetchone()
+    # One round trip. A new question replaces an unanswered one: the customer moved on.
+    async with conn.pipeline():
+        await conn.execute("UPDATE pending_actions SET status = 'declined', resolved_at = now() "
+                           "WHERE conversation_id = %s AND status = 'pending'", (conversation_id,))
+        cur = await conn.execute(
+            "INSERT INTO pending_actions (conversation_id, customer_id, category, server, tool, arguments, summary, "
+            "sealed_token, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (conversation_id, customer_id, category, server, tool, Jsonb(arguments), summary, sealed_token,
+             expires_at))
+        row = await cur.fetchone()
     assert row is not None
     return int(row[0])
 

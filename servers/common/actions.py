@@ -75,7 +75,9 @@ async def perform(ctx: Context, call: ActionCall[ResultT], plan: PlanStep, execu
                                   arguments=audit_args, outcome=outcome.value, customer_id=call.customer_id, **extra)
 
     try:
-        async with runtime.pool.connection() as conn:
+        # Pipelined: BEGIN and the statements whose results nobody waits for travel with the next one that returns
+        # rows (a confirmation request is BEGIN+plan, pending row+audit row, COMMIT: three round trips, not five).
+        async with runtime.pool.connection() as conn, conn.pipeline():
             async with conn.transaction():
                 replay = await _replay(conn, call, response_type)
                 if replay is not None:

@@ -62,18 +62,25 @@ NO_POSTAL_CODE_REQUIRED = {"IE"}
 
 
 # ------------------------------------------------------------------ reading
+# A subscription with its skipped months from the first of `%(from)s`'s month on, in one round trip.
+_SELECT = (f"SELECT {subscription_columns('s')}, ARRAY(SELECT k.box_month FROM subscription_skips k "
+           "WHERE k.subscription_id = s.id AND k.box_month >= %(from)s ORDER BY k.box_month) AS skipped_months "
+           "FROM subscriptions s WHERE s.customer_id = %(customer)s")
+
+
+def _skips_from(today: date | None) -> date:
+    return (today or date.min).replace(day=1)
+
+
 async def _load(conn: psycopg.AsyncConnection, customer_id: int, subscription_id: int, *, lock: bool = False,
                 today: date | None = None) -> Subscription:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        f"SELECT {subscription_columns()} FROM subscriptions WHERE id = %s AND customer_id = %s"
-        + (" FOR UPDATE" if lock else ""), (subscription_id, customer_id))
+    await cur.execute(_SELECT + " AND s.id = %(id)s" + (" FOR UPDATE OF s" if lock else ""),
+                      {"from": _skips_from(today), "customer": customer_id, "id": subscription_id})
     row = await cur.fetchone()
     if row is None:
         raise not_found(f"Subscription #{subscription_id}", "subscription_id")
-    await cur.execute("SELECT box_month FROM subscription_skips WHERE subscription_id = %s AND box_month >= %s "
-                      "ORDER BY box_month", (subscription_id, (today or date.min).replace(day=1)))
-    return Subscription(**row, skipped_months=[r["box_month"] for r in await cur.fetchall()])
+    return Subscription(**row)
 
 
 def _today(ctx: Context) -> date:
@@ -91,10 +98,10 @@ async def get_subscription(customer_id: CustomerId, subscription_id: Subscriptio
 async def list_subscriptions(customer_id: CustomerId, ctx: Context) -> SubscriptionList:
     """All subscriptions of the customer, newest first. Use it when the customer did not give a number."""
     async with runtime_of(ctx).pool.connection() as conn:
-        cur = await conn.execute("SELECT id FROM subscriptions WHERE customer_id = %s ORDER BY started_at DESC",
-                                 (customer_id,))
-        ids = [row[0] for row in await cur.fetchall()]
-        return SubscriptionList(subscriptions=[await _load(conn, customer_id, i, today=_today(ctx)) for i in ids])
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute(_SELECT + " ORDER BY s.started_at DESC", {"from": _skips_from(_today(ctx)),
+                                                                   "customer": customer_id})
+        return SubscriptionList(subscriptions=[Subscription(**row) for row in await cur.fetchall()])
 
 
 # ------------------------------------------------------------------ actions
