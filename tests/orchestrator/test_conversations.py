@@ -116,6 +116,26 @@ async def test_identification_asks_again_for_an_unknown_email_then_does_the_firs
     assert proposed.category == "skip_month" and "Skip the" in proposed.reply and proposed.buttons
 
 
+async def test_the_email_in_the_message_wins_over_the_contacts(platform: Platform) -> None:
+    # The contact's e-mail is looked up early, while the router runs; the address the customer wrote decides.
+    written, contact = await platform.customer(0), await platform.customer(1)
+    proposed = await platform.send("c-two-mails", f"please pause my subscription for 1 month, it is {written['email']}",
+                                   email=contact["email"])
+    assert proposed.buttons and f"#{written['subscription']}" in proposed.reply
+    bound = await (await platform.db.execute(
+        "SELECT customer_id FROM conversations WHERE external_id = 'c-two-mails'")).fetchone()
+    assert bound == (written["id"],)
+
+
+async def test_a_question_needing_no_customer_binds_nobody(platform: Platform) -> None:
+    customer = await platform.customer()
+    answered = await platform.send("c-general", "Is the honey in the box kosher?", email=customer["email"])
+    assert answered.category == "general_question" and answered.reply
+    bound = await (await platform.db.execute(
+        "SELECT customer_id FROM conversations WHERE external_id = 'c-general'")).fetchone()
+    assert bound == (None,)
+
+
 async def test_no_declines_and_a_new_request_replaces_the_question(platform: Platform) -> None:
     customer = await platform.customer()
     before = await subscription_row(platform, customer["subscription"])
