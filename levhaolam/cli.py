@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evals.cli import eval_app
+from levhaolam.categories_commands import categories_app
 from levhaolam.one_line_errors import one_line_errors
 from schemas.categories import parse_category
 from schemas.services import (
@@ -61,6 +62,7 @@ memory_app = typer.Typer(help="What the AI remembers about a customer across con
 app.add_typer(memory_app, name="memory")
 learnings_app = typer.Typer(help="Lessons from staff corrections of AI drafts.", no_args_is_help=True)
 app.add_typer(learnings_app, name="learnings")
+app.add_typer(categories_app, name="categories")
 
 out = Console()
 err = Console(stderr=True)
@@ -319,6 +321,8 @@ async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
                        "`openssl rand -base64 48`): its callers present it as a bearer token")
     if settings.jwt_secret is None:
         raise CliError("the orchestrator needs LEVHAOLAM_JWT_SECRET, the secret the MCP servers verify")
+    async with await connect(settings) as conn:
+        await migrate(conn)  # as the servers do: its own tables (turns, category overrides) exist before the first turn
     telemetry.setup(settings, "levhaolam-orchestrator")  # Langfuse / OTLP when configured
     app = create_app(lambda: running_pipeline(settings), settings.service_token.get_secret_value())
     await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).serve()

@@ -4,10 +4,11 @@ category's agent may call (the per-turn token's `tools` claim is built from it).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -163,3 +164,50 @@ def _first_problem(exc: ValueError) -> str:
 @cache
 def load_categories(path: Path = CONFIG_PATH) -> Categories:
     return parse_categories(path.read_text(encoding="utf-8"), str(path))
+
+
+# What staff may change in the database without a review of the file. Tools only narrow (an override can take a
+# tool away, never add one): the allow-list is what every turn's token carries. `needs_customer` stays the file's.
+OVERRIDABLE = ("model", "reasoning_effort", "retention_model", "fallback_model", "knowledge_namespace", "gate",
+               "learning", "tools")
+
+
+def with_overrides(base: Categories, overrides: Mapping[str, Mapping[str, Any]]) -> Categories:
+    """The file's configuration with each category's database override merged over it, validated again.
+
+    `overrides`: category -> a partial category table (`gate` merges key by key; `tools` lists, per server, the
+    tools kept). Raises CategoryConfigError naming the category and the field."""
+    data = base.model_dump(mode="json")
+    for category, changes in overrides.items():
+        where = f"database override of {category}"
+        if category not in data["categories"]:
+            raise CategoryConfigError(f"{where}: no such category")
+        unknown = sorted(set(changes) - set(OVERRIDABLE))
+        if unknown:
+            raise CategoryConfigError(f"{where}: {', '.join(unknown)} cannot be overridden (only "
+                                      f"{', '.join(OVERRIDABLE)}; the rest changes through a review of "
+                                      "categories.toml)")
+        current = data["categories"][category]
+        merged = {**current, **changes}
+        if isinstance(changes.get("gate"), Mapping):
+            merged["gate"] = {**current["gate"], **changes["gate"]}
+        if "tools" in changes:
+            merged["tools"] = _narrowed(where, current["tools"], changes["tools"])
+        try:
+            data["categories"][category] = CategoryConfig.model_validate(merged).model_dump(mode="json")
+        except ValueError as exc:
+            raise CategoryConfigError(f"{where}: {_first_problem(exc)}") from None
+    return Categories.model_validate(data)
+
+
+def _narrowed(where: str, allowed: dict[str, list[str]], kept: object) -> dict[str, list[str]]:
+    if not isinstance(kept, Mapping):
+        raise CategoryConfigError(f"{where}: tools: give, per server, the list of tools to keep")
+    for server, tools in kept.items():
+        if not isinstance(tools, list) or not all(isinstance(tool, str) for tool in tools):
+            raise CategoryConfigError(f"{where}: tools.{server}: give a list of tool names")
+        added = sorted(set(tools) - set(allowed.get(str(server), [])))
+        if added:
+            raise CategoryConfigError(f"{where}: tools.{server}: {', '.join(added)} not allowed by categories.toml; "
+                                      "an override may only take tools away")
+    return {str(server): list(tools) for server, tools in kept.items() if tools}

@@ -14,7 +14,13 @@ from access.tokens import mint_token
 from orchestrator.brain import Brain
 from orchestrator.brain_model import ModelBrain
 from orchestrator.brain_offline import OfflineBrain
-from orchestrator.categories import Categories, CategoryConfigError, ReasoningEffort, load_categories
+from orchestrator.categories import (
+    Categories,
+    CategoryConfigError,
+    ReasoningEffort,
+    load_categories,
+    with_overrides,
+)
 from orchestrator.connections import McpConnections
 from orchestrator.costs import MeteredModel, PriceTable, load_prices
 from orchestrator.fallback import FallbackBrain
@@ -25,6 +31,7 @@ from orchestrator.router import ModelRouting, OfflineRouting, Router
 from schemas.categories import Category
 from schemas.services import McpServer, mcp_url
 from schemas.settings import Settings
+from store import category_overrides
 from store.database import database_url, open_pool
 
 log = logging.getLogger(__name__)
@@ -113,27 +120,28 @@ async def running_pipeline(settings: Settings, *, categories: Categories | None 
         raise OrchestratorConfigError("the orchestrator needs LEVHAOLAM_JWT_SECRET (the same secret the MCP servers "
                                       "verify) to mint per-turn tokens")
     secret = settings.jwt_secret.get_secret_value()
-    categories = categories or load_categories()
-    prices = load_prices()
-    check_prices(categories, prices)
-    model_for = model_for or (lambda name: provider_model(settings, name))
-    if router is None:
-        router_model = model_for(categories.router.model)
-        router = ModelRouting(MeteredModel(router_model, categories.router.model), categories.router) \
-            if router_model is not None else OfflineRouting()
-    needed = {server for config in categories.categories.values() for server in config.servers} | {
-        McpServer.CUSTOMERS}
-    urls = urls or {server: mcp_url(server, settings.mcp_url_template) for server in needed}
-    connections = McpConnections(urls, warm_tokens(categories, secret), per_server=per_server)
-    try:
-        listed = {server: await connections.tools_of(server) for server in needed}
-        categories.check_tools_exist(listed)
-        async with open_pool(database_url(settings), max_size=settings.db_pool_max_size,
-                             timeout_s=settings.db_connect_timeout_s) as pool:
+    async with open_pool(database_url(settings), max_size=settings.db_pool_max_size,
+                         timeout_s=settings.db_connect_timeout_s) as pool:
+        if categories is None:
+            async with pool.connection() as conn:
+                overrides = await category_overrides.overrides(conn)
+            categories = with_overrides(load_categories(), {row.category: row.settings for row in overrides})
+        prices = load_prices()
+        check_prices(categories, prices)
+        model_for = model_for or (lambda name: provider_model(settings, name))
+        if router is None:
+            router_model = model_for(categories.router.model)
+            router = ModelRouting(MeteredModel(router_model, categories.router.model), categories.router) \
+                if router_model is not None else OfflineRouting()
+        needed = {server for config in categories.categories.values() for server in config.servers} | {
+            McpServer.CUSTOMERS}
+        urls = urls or {server: mcp_url(server, settings.mcp_url_template) for server in needed}
+        connections = McpConnections(urls, warm_tokens(categories, secret), per_server=per_server)
+        try:
+            listed = {server: await connections.tools_of(server) for server in needed}
+            categories.check_tools_exist(listed)
             yield Pipeline(pool, connections, categories, router, brains(categories, model_for), secret, clock,
                            guard=guard or guard_for(categories, lambda name: provider_model(settings, name)),
                            prices=prices)
-    except CategoryConfigError:
-        raise
-    finally:
-        await connections.close()
+        finally:
+            await connections.close()
