@@ -31,6 +31,7 @@ from rich.table import Table
 
 from bench.figures import Figure, write_json
 from bridge.webhook import sign
+from levhaolam import event_loop
 from schemas.services import WEBHOOK_PATH
 from servers.common.loopback import free_port
 from store.database import throwaway_embedded
@@ -196,4 +197,4 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.rate, args.seconds, args.json)))
+    sys.exit(event_loop.run(main(args.rate, args.seconds, args.json)))

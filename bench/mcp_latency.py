@@ -14,7 +14,6 @@ ask-and-confirm cycle of pause_subscription.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import contextlib
 import os
@@ -32,6 +31,7 @@ from rich.table import Table
 
 from access.tokens import mint_token
 from bench.figures import Figure, write_json
+from levhaolam import event_loop
 from schemas.settings import Settings
 from servers.common.loopback import serve_on_loopback
 from servers.registry import builder
@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
     args = parser.parse_args()
-    asyncio.run(run(args.calls, args.json))
+    event_loop.run(run(args.calls, args.json))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
 from pathlib import Path
 
 from bench.figures import Figure, p50, percentile, write_json
+from levhaolam import event_loop
 from orchestrator.router import OfflineRouting
 from orchestrator.router_eval import evaluate
 
@@ -42,7 +42,7 @@ async def run(json_path: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures here (levhaolam bench reads them)")
-    asyncio.run(run(parser.parse_args().json))
+    event_loop.run(run(parser.parse_args().json))
 
 
 if __name__ == "__main__":
