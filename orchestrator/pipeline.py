@@ -134,7 +134,7 @@ class Pipeline:
                 async with conn.pipeline():
                     await store.lock_conversation(conn, request.conversation_id)
                     incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
-                                                     request.message_id, _body_of(request))
+                                                     request.message_id, _body_of(request), self.clock())
                 if incoming.stored_response is not None:
                     return TurnResponse.model_validate({**incoming.stored_response, "replayed": True})
                 conversation, message_id = incoming.conversation, incoming.message_id
@@ -143,7 +143,7 @@ class Pipeline:
                 scope = TurnScope(early_lookup=self._early_lookup(request, conversation.customer_id))
                 with recording() as record:  # every model call and tool output of this turn lands in `record`
                     outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
-                                                            request, scope)
+                                                            request, scope, incoming.pending)
                     outcome = await self._check_reply(conn, conversation.id, outcome, request, state, customer_id,
                                                       record, scope)
                 response = self._gate(outcome, request, state, trace_id, record.cost(self.prices))
@@ -173,9 +173,9 @@ class Pipeline:
                 await store.unlock_conversation(conn, request.conversation_id)
 
     async def _turn(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int | None,
-                    state: dict[str, Any], request: TurnRequest, scope: TurnScope) -> tuple[TurnOutcome, int | None]:
+                    state: dict[str, Any], request: TurnRequest, scope: TurnScope,
+                    pending: store.PendingActionRow | None) -> tuple[TurnOutcome, int | None]:
         text = (request.text or "").strip()
-        pending = await store.open_pending_action(conn, conversation_id, self.clock())
         if pending is not None:
             answer = self._answer_to(pending.id, request, text)
             if answer == "yes":

@@ -47,12 +47,17 @@ class IncomingRow:
     conversation: ConversationRow
     message_id: int
     stored_response: dict[str, Any] | None  # the answer already given to this message, if its turn completed
+    pending: PendingActionRow | None  # the action waiting for this conversation's yes
+
+
+_PENDING_COLUMNS = "id, customer_id, category, server, tool, arguments, summary, sealed_token, expires_at"
 
 
 async def open_turn(conn: psycopg.AsyncConnection, external_id: str, channel: str, message_external_id: str,
-                    body: str) -> IncomingRow:
-    """The conversation (created on first contact) and the incoming message, in one round trip. The same message
-    id twice is the same message (a retry): its stored answer comes back with it."""
+                    body: str, now: datetime) -> IncomingRow:
+    """The conversation (created on first contact), the incoming message and the action waiting for a yes (an
+    expired one is closed on the way), in one round trip. The same message id twice is the same message (a retry):
+    its stored answer comes back with it."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         "WITH conversation AS ("
@@ -62,15 +67,25 @@ async def open_turn(conn: psycopg.AsyncConnection, external_id: str, channel: st
         "message AS ("
         "  INSERT INTO messages (conversation_id, direction, author, body, external_id) "
         "  SELECT id, 'incoming', 'customer', %(body)s, %(message)s FROM conversation "
-        "  ON CONFLICT (conversation_id, external_id) DO UPDATE SET body = messages.body RETURNING id) "
+        "  ON CONFLICT (conversation_id, external_id) DO UPDATE SET body = messages.body RETURNING id), "
+        "expired AS ("
+        "  UPDATE pending_actions SET status = 'expired', resolved_at = %(now)s "
+        "  WHERE conversation_id = (SELECT id FROM conversation) AND status = 'pending' AND expires_at <= %(now)s "
+        "  RETURNING id) "
         "SELECT c.id, c.external_id, c.customer_id, c.state, m.id AS message_id, "
-        "       (SELECT t.response FROM turns t WHERE t.message_id = m.id) AS stored_response "
+        "       (SELECT t.response FROM turns t WHERE t.message_id = m.id) AS stored_response, "
+        f"      (SELECT to_jsonb(p) FROM (SELECT {_PENDING_COLUMNS} FROM pending_actions "
+        "        WHERE conversation_id = c.id AND status = 'pending' AND id NOT IN (SELECT id FROM expired)) p "
+        "      ) AS pending "
         "FROM conversation c, message m",
-        {"conversation": external_id, "channel": channel, "body": body, "message": message_external_id})
+        {"conversation": external_id, "channel": channel, "body": body, "message": message_external_id, "now": now})
     row = await cur.fetchone()
     assert row is not None
+    pending = row["pending"]
     return IncomingRow(ConversationRow(row["id"], row["external_id"], row["customer_id"], row["state"]),
-                       int(row["message_id"]), row["stored_response"])
+                       int(row["message_id"]), row["stored_response"],
+                       PendingActionRow(**{**pending, "expires_at": datetime.fromisoformat(pending["expires_at"])})
+                       if pending else None)
 
 
 async def finish_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, message_id: int, customer_id: int | None,
@@ -99,21 +114,6 @@ async def finish_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, me
          "usage": Jsonb(usage or []), "guard": Jsonb(guard) if guard is not None else None,
          "author": "ai" if decision == "auto_send" else "system", "reply": reply or "(no reply)",
          "customer": customer_id, "state": Jsonb(state), "status": status})
-
-
-async def open_pending_action(conn: psycopg.AsyncConnection, conversation_id: int, now: datetime
-                              ) -> PendingActionRow | None:
-    """The action waiting for this conversation's yes; an expired one is closed on the way (one round trip)."""
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        "WITH expired AS ("
-        "  UPDATE pending_actions SET status = 'expired', resolved_at = %(now)s "
-        "  WHERE conversation_id = %(conversation)s AND status = 'pending' AND expires_at <= %(now)s RETURNING id) "
-        "SELECT id, customer_id, category, server, tool, arguments, summary, sealed_token, expires_at "
-        "FROM pending_actions WHERE conversation_id = %(conversation)s AND status = 'pending' "
-        "AND id NOT IN (SELECT id FROM expired)", {"conversation": conversation_id, "now": now})
-    row = await cur.fetchone()
-    return PendingActionRow(**row) if row else None
 
 
 async def add_pending_action(conn: psycopg.AsyncConnection, *, conversation_id: int, customer_id: int,

@@ -3,6 +3,8 @@ real PostgreSQL. Each test reads like a support conversation and checks what the
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from schemas.turns import Decision
@@ -134,6 +136,25 @@ async def test_a_question_needing_no_customer_binds_nobody(platform: Platform) -
     bound = await (await platform.db.execute(
         "SELECT customer_id FROM conversations WHERE external_id = 'c-general'")).fetchone()
     assert bound == (None,)
+
+
+async def test_a_yes_after_the_question_expired_changes_nothing(platform: Platform) -> None:
+    customer = await platform.customer()
+    before = await subscription_row(platform, customer["subscription"])
+    proposed = await platform.send("c-late", "pause my subscription for 1 month", email=customer["email"])
+    assert proposed.buttons
+    expires = await (await platform.db.execute(
+        "SELECT expires_at FROM pending_actions p JOIN conversations c ON c.id = p.conversation_id "
+        "WHERE c.external_id = 'c-late'")).fetchone()
+    assert expires is not None
+    platform.pipeline.clock = lambda: expires[0] + timedelta(seconds=1)
+    late = await platform.send("c-late", button=proposed.buttons[0].value)
+    assert late.actions_taken == []
+    assert await subscription_row(platform, customer["subscription"]) == before
+    status = await (await platform.db.execute(
+        "SELECT p.status FROM pending_actions p JOIN conversations c ON c.id = p.conversation_id "
+        "WHERE c.external_id = 'c-late'")).fetchone()
+    assert status == ("expired",)
 
 
 async def test_no_declines_and_a_new_request_replaces_the_question(platform: Platform) -> None:
