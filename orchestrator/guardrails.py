@@ -34,7 +34,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal, Protocol
 
 from agents import Agent, Model, ModelSettings, RunConfig, Runner
@@ -447,7 +447,22 @@ def check_input(text: str, *, contact_name: str | None = None) -> Verdict:
 
 def looks_like_injection(text: str) -> bool:
     """Instructions aimed at the assistant, in any text (a message, a name, a passage, a reply)."""
-    return _addresses_assistant(text, _INJECTION_IN_DATA) is not None
+    return _injection_in_data(text) is not None
+
+
+MAX_CACHED_PIECE = 512
+
+
+def _injection_in_data(text: str) -> str | None:
+    # Tool outputs repeat the same short values turn after turn (statuses, plans, policy sentences, a customer's own
+    # name and address): each distinct one is read once. Long texts are read every time, so the cache stays small.
+    return _cached_injection(text) if len(text) <= MAX_CACHED_PIECE else _addresses_assistant(text,
+                                                                                                _INJECTION_IN_DATA)
+
+
+@lru_cache(maxsize=8192)
+def _cached_injection(text: str) -> str | None:
+    return _addresses_assistant(text, _INJECTION_IN_DATA)
 
 
 # Tool outputs written by our own staff (the category rules) are instructions by design: not scanned.
@@ -462,7 +477,7 @@ def scan_untrusted(evidence: Iterable[tuple[str, str]]) -> Verdict:
         if source in TRUSTED_SOURCES:
             continue
         for piece in _strings_in(text):
-            found = _addresses_assistant(piece, _INJECTION_IN_DATA)
+            found = _injection_in_data(piece)
             if found:
                 return Verdict(("indirect_injection",), f"in the output of {source}: {found!r}", "rules")
     return PASS
