@@ -85,14 +85,17 @@ class TurnScope:
     memory: CustomerMemory | None = None
     early_lookup: tuple[str, asyncio.Task[ToolOutcome]] | None = None
 
-    async def discard_lookup(self) -> None:
+    def discard_lookup(self, unfinished: set[asyncio.Task[ToolOutcome]]) -> None:
+        """A lookup the turn did not use finishes on its own (cancelling it mid-call would cost its pooled connection
+        a reconnect); `unfinished` holds it until then, and its failure is nobody's to report."""
         if self.early_lookup is None:
             return
         task = self.early_lookup[1]
-        task.cancel()
-        await asyncio.wait([task])
-        if not task.cancelled():
-            task.exception()  # retrieved: a lookup the turn did not use may fail without a warning
+        if task.done():
+            _ = task.cancelled() or task.exception()
+            return
+        unfinished.add(task)
+        task.add_done_callback(_forget(unfinished))
 
     async def customer_memory(self, conn: psycopg.AsyncConnection, customer_id: int | None) -> CustomerMemory:
         if customer_id is None:
@@ -116,6 +119,7 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self._sealer = Sealer(self.jwt_secret)
+        self._unfinished: set[asyncio.Task[ToolOutcome]] = set()
         self._errors = _dependency_errors()
         self._tool_names = frozenset(tool for config in self.categories.categories.values()
                                      for tool in config.tool_names) | frozenset(IDENTIFY_TOOLS)
@@ -169,7 +173,7 @@ class Pipeline:
                 return response
             finally:
                 if scope is not None:
-                    await scope.discard_lookup()
+                    scope.discard_lookup(self._unfinished)
                 await store.unlock_conversation(conn, request.conversation_id)
 
     async def _turn(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int | None,
@@ -441,6 +445,14 @@ class Pipeline:
         held = BrainReply(say("holding", state.get("language", "en")), model=outcome.reply.model,
                           fallbacks=outcome.reply.fallbacks)
         return replace(outcome, reply=held, guard=verdict, blocked_reply=outcome.reply.text)
+
+
+def _forget(unfinished: set[asyncio.Task[ToolOutcome]]) -> Callable[[asyncio.Task[ToolOutcome]], None]:
+    def done(task: asyncio.Task[ToolOutcome]) -> None:
+        unfinished.discard(task)
+        _ = task.cancelled() or task.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+    return done
 
 
 def _guard_json(outcome: TurnOutcome) -> dict[str, Any] | None:
