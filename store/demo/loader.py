@@ -112,7 +112,7 @@ async def seed(
                 if on_batch:
                     on_batch(shard.batch)
         await _fix_identity_sequences(conn)
-        await rebuild_rollups(conn)  # the load ran with their triggers off
+        await rebuild_rollups(conn, bulk=True)  # the load ran with their triggers off
     await conn.execute("ANALYZE")
     report.seconds = time.perf_counter() - started
     return report
