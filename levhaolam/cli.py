@@ -305,8 +305,9 @@ async def serve(
     if transport == "stdio":
         await server.run_stdio_async(show_banner=False)
     else:
+        # No access log: a line per tool call is the servers' busiest output and says less than their traces do.
         await server.run_http_async(show_banner=False, host=host, port=port or DEFAULT_PORTS[McpServer(name)],
-                                     path=MCP_PATH)
+                                     path=MCP_PATH, uvicorn_config={"access_log": False})
 
 
 async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
