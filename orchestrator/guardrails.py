@@ -483,6 +483,17 @@ def scan_untrusted(evidence: Iterable[tuple[str, str]]) -> Verdict:
     return PASS
 
 
+def prescan(source: str, text: str) -> None:
+    """Read a tool output's short values into the scan cache ahead of the output guard, which then finds them read
+    (`orchestrator.tools` calls it while the turn's next call is out). Finds nothing itself: the verdict is the
+    output guard's."""
+    if source in TRUSTED_SOURCES:
+        return
+    for piece in _strings_in(text):
+        if len(piece) <= MAX_CACHED_PIECE:
+            _cached_injection(piece)
+
+
 def _strings_in(text: str) -> list[str]:
     """The string values of a JSON tool output (so field names like "system" do not count), or the text itself."""
     try:

@@ -6,6 +6,7 @@ before any request leaves the orchestrator.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from mcp_types import CallToolResult
 
 import telemetry
 from orchestrator.costs import note_evidence
+from orchestrator.guardrails import prescan
 from schemas.errors import ErrorCode, ToolErrorInfo
 from schemas.services import McpServer
 from telemetry import describe
@@ -52,10 +54,16 @@ class ToolCall:
     latency_ms: float
 
 
+# A moment after a tool answers, the turn's next call is out and its server busy on the other core: the output
+# guard's reading of this answer is done then, off the turn's path (a cached result it finds at the end).
+PRESCAN_DELAY_S = 0.001
+
+
 def note_outcome(outcome: ToolOutcome) -> None:
     """What the reply of this turn may rest on: the output guard checks its numbers and scans it for injections."""
-    note_evidence(outcome.tool, outcome.error.message if outcome.error else json.dumps(outcome.data, default=str,
-                                                                                      ensure_ascii=False))
+    text = outcome.error.message if outcome.error else json.dumps(outcome.data, default=str, ensure_ascii=False)
+    note_evidence(outcome.tool, text)
+    asyncio.get_running_loop().call_later(PRESCAN_DELAY_S, prescan, outcome.tool, text)
 
 
 def outcome_of(tool: str, result: CallToolResult) -> ToolOutcome:
