@@ -48,7 +48,7 @@ WORDS = ("box honey tahini shipping customs delivery pause skip cancel refund ph
 
 
 SEARCH_P50_MS, SEARCH_P95_MS = 15.0, 30.0
-RECALL_AT_5 = 0.984  # hybrid, on the evaluation set, before this work (README "Knowledge")
+RECALL_AT_5 = 61 / 62  # hybrid, on the evaluation set, before this work (README "Knowledge": 0.984, rounded)
 
 
 async def _fill(pool: AsyncConnectionPool, embedder: LocalMiniLM, total: int) -> int:
