@@ -113,6 +113,9 @@ async def seed(
                     on_batch(shard.batch)
         await _fix_identity_sequences(conn)
         await rebuild_rollups(conn, bulk=True)  # the load ran with their triggers off
-    await conn.execute("ANALYZE")
+    # VACUUM as well as ANALYZE: a bulk load leaves the visibility map empty, so the analytics queries' index-only
+    # scans would read the heap anyway (response_times at 1M tickets: 136 ms before a VACUUM, 15 ms after; ~6 s).
+    # VACUUM cannot run in a transaction block: a caller's transaction gets the statistics only.
+    await conn.execute("VACUUM (ANALYZE)" if conn.autocommit else "ANALYZE")
     report.seconds = time.perf_counter() - started
     return report
