@@ -134,7 +134,8 @@ class Pipeline:
             await conn.set_autocommit(True)
             scope: TurnScope | None = None
             try:
-                # One round trip: the lock, then (once it is held) the conversation and the incoming message.
+                # One round trip: the lock, then (once it is held) the conversation, the incoming message and the
+                # question waiting for its answer.
                 async with conn.pipeline():
                     await store.lock_conversation(conn, request.conversation_id)
                     incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
