@@ -31,10 +31,13 @@ class BearerAuth(httpx2.Auth):
 
     def __init__(self) -> None:
         self.token: str | None = None
+        self.on_request: Callable[[], None] | None = None  # told when a request of the lease is about to be written
 
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         if self.token:
             request.headers["Authorization"] = f"Bearer {self.token}"
+        if self.on_request is not None:
+            self.on_request()
         yield request
 
 
@@ -102,9 +105,11 @@ class McpConnections:
             return {tool.name for tool in await _unfiltered_tools(leased[server])}
 
     @contextlib.asynccontextmanager
-    async def lease(self, servers: list[McpServer], token: str) -> AsyncIterator[dict[McpServer, Any]]:
+    async def lease(self, servers: list[McpServer], token: str, on_request: Callable[[], None] | None = None
+                    ) -> AsyncIterator[dict[McpServer, Any]]:
         """One connection per server for this turn, all carrying `token`. A connection that failed during the
-        lease is closed and reconnects on its next use (e.g. after the server restarted)."""
+        lease is closed and reconnects on its next use (e.g. after the server restarted). `on_request` is called as
+        each request of the lease is about to be written."""
         taken: list[PooledConnection] = []
         failed = False
         try:
@@ -113,6 +118,7 @@ class McpConnections:
             for pooled in taken:
                 await self._ensure_connected(pooled)
                 pooled.auth.token = token
+                pooled.auth.on_request = on_request
             yield {pooled.server: pooled.mcp for pooled in taken}
         except BaseException:
             failed = True
@@ -120,6 +126,7 @@ class McpConnections:
         finally:
             for pooled in taken:
                 pooled.auth.token = None
+                pooled.auth.on_request = None
                 if failed:
                     await self._reset(pooled)
                 self._idle[pooled.server].put_nowait(pooled)

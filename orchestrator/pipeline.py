@@ -145,7 +145,7 @@ class Pipeline:
                 conversation, message_id = incoming.conversation, incoming.message_id
                 state = dict(conversation.state)
                 trace_id = telemetry.current_trace_id() or uuid.uuid4().hex
-                scope = TurnScope(early_lookup=self._early_lookup(request, conversation.customer_id))
+                scope = TurnScope(early_lookup=await self._early_lookup(request, conversation.customer_id))
                 with recording() as record:  # every model call and tool output of this turn lands in `record`
                     outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
                                                             request, scope, incoming.pending)
@@ -232,23 +232,28 @@ class Pipeline:
         return TurnOutcome(category, routing, reply), customer_id
 
     # ------------------------------------------------------------------ steps
-    def _early_lookup(self, request: TurnRequest, customer_id: int | None
-                      ) -> tuple[str, asyncio.Task[ToolOutcome]] | None:
-        """A conversation not yet bound whose contact carries an e-mail: the lookup starts before routing. Used only if
-        the turn needs a customer and the message names no other e-mail; it reads and changes nothing, so a discarded
-        one costs only its call. Started outside the turn's record: its output becomes evidence only when the turn
-        uses it. Measured: the router and the input guard never yield to the event loop, so the request leaves only
-        when the identify step waits for it; a real overlap needs the request sent first (not done yet)."""
+    async def _early_lookup(self, request: TurnRequest, customer_id: int | None
+                            ) -> tuple[str, asyncio.Task[ToolOutcome]] | None:
+        """A conversation not yet bound whose contact carries an e-mail: look it up now, so the customers server works
+        on it (on the other core) while the router and the input guard run. They never yield to the event loop, so
+        this returns once the lookup's request is written (or the lookup ended). Used only if the turn needs a
+        customer and the message names no other e-mail; it reads and changes nothing, so a discarded one costs only
+        its call. Started outside the turn's record: its output becomes evidence only when the turn uses it."""
         if customer_id is not None or request.contact.email is None:
             return None
         email = str(request.contact.email)
-        return email, asyncio.create_task(self._lookup(email))
+        sent = asyncio.Event()
+        lookup = asyncio.create_task(self._lookup(email, on_request=sent.set))
+        written = asyncio.create_task(sent.wait())
+        await asyncio.wait({lookup, written}, return_when=asyncio.FIRST_COMPLETED)
+        written.cancel()
+        return email, lookup
 
     @telemetry.traced("lookup customer")
-    async def _lookup(self, email: str) -> ToolOutcome:
+    async def _lookup(self, email: str, on_request: Callable[[], None] | None = None) -> ToolOutcome:
         token = mint_token(self.jwt_secret, subject="orchestrator/identify", scope="identify",
                            tools=list(IDENTIFY_TOOLS), ttl_seconds=TOKEN_TTL_SECONDS)
-        async with self.connections.lease([McpServer.CUSTOMERS], token) as leased:
+        async with self.connections.lease([McpServer.CUSTOMERS], token, on_request) as leased:
             return await TurnTools(leased, dict(IDENTIFY_TOOLS)).call("identify_customer", email=email)
 
     @telemetry.traced("router", result=describe.routing)

@@ -80,9 +80,11 @@ async def test_a_model_turn_is_one_trace_with_server_spans_and_redacted_argument
     for step in ("router", "identify", "brain skip_month", "gate"):
         assert one(spans, step).parent_id == turn.span_id, step
     identify_call = one(spans, "execute_tool identify_customer")
-    # The contact's e-mail lookup starts before routing: beside the steps, under the turn; the identify step then
-    # takes its answer.
+    # The contact's e-mail is looked up while the router runs: beside the steps, under the turn, its request out
+    # before routing starts; the identify step then takes its answer.
     assert ancestors(identify_call, by_id)[:2] == ["lookup customer", "turn"]
+    sent = next(s for s in spans if s.scope == "mcp-python-sdk" and "identify_customer" in s.name)
+    assert sent.start_ns < one(spans, "router").start_ns
     brain = one(spans, "brain skip_month")
     agent_run = [s for s in spans if s.name == "invoke_agent skip_month"]
     assert len(agent_run) == 1 and brain.name in ancestors(agent_run[0], by_id), names
