@@ -91,11 +91,8 @@ class TurnScope:
         if self.early_lookup is None:
             return
         task = self.early_lookup[1]
-        if task.done():
-            _ = task.cancelled() or task.exception()
-            return
         unfinished.add(task)
-        task.add_done_callback(_forget(unfinished))
+        task.add_done_callback(_forget(unfinished))  # at once (soon) when it is done already
 
     async def customer_memory(self, conn: psycopg.AsyncConnection, customer_id: int | None) -> CustomerMemory:
         if customer_id is None:
