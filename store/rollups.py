@@ -1,5 +1,5 @@
-"""The rollups of migrations 0011 and 0015-0017: what the saved analytics queries and knowledge search read instead of
-scanning.
+"""The rollups of migrations 0011, 0015-0017 and 0026: what the saved analytics queries and knowledge search read
+instead of scanning.
 
 Triggers keep them exact as rows change; rebuilding computes them again from the raw tables (after a bulk load
 with the triggers off, or to check them: `levhaolam db rollups`).
@@ -17,7 +17,8 @@ from psycopg import sql
 ROLLUP_TABLES: tuple[str, ...] = (
     "support_ticket_rollup", "support_task_rollup", "support_response_rollup", "support_message_rollup",
     "support_comparison_rollup", "support_similarity_rollup", "support_task_detail_rollup", "support_task_spans",
-    "support_first_task_rollup",
+    "support_first_task_rollup", "support_metric_rollup", "support_duration_rollup", "support_customer_rollup",
+    "support_ticket_handoffs",
 )
 
 _INDEXES = """
@@ -62,4 +63,5 @@ async def rebuild_rollups(conn: psycopg.AsyncConnection, *, bulk: bool = False) 
             await conn.execute("SELECT support_detail_rollups_rebuild()")
             await conn.execute("SELECT support_comparison_rollups_rebuild()")
             await conn.execute("SELECT support_task_rollups_rebuild()")
+            await conn.execute("SELECT support_metric_rollups_rebuild()")
         await conn.execute("SELECT knowledge_lexemes_rebuild()")

@@ -14,12 +14,14 @@ from psycopg.rows import dict_row
 from schemas.analytics import BusinessRule, ColumnInfo, Learning, QueryParam, SavedQuery, TableInfo
 
 SEMANTIC_LAYER = Path(__file__).parent / "semantic_layer"
-# The tables analytics may read; the database role grants exactly these (migrations 0005; 0011, 0015-0019: the
+# The tables analytics may read; the database role grants exactly these (migrations 0005; 0011, 0015-0019, 0026: the
 # rollups).
 ALLOWED_TABLES = ("support_threads_data", "support_dialogs", "ai_human_comparison", "ai_agent_tasks",
                   "ai_answerer_instructions", "support_ticket_rollup", "support_task_rollup", "support_response_rollup",
                   "support_message_rollup", "support_comparison_rollup", "support_similarity_rollup",
-                  "support_task_detail_rollup", "support_task_spans", "support_first_task_rollup")
+                  "support_task_detail_rollup", "support_task_spans", "support_first_task_rollup",
+                  "support_metric_rollup", "support_duration_rollup", "support_customer_rollup",
+                  "support_ticket_handoffs")
 
 _PARAM = re.compile(r"^--\s*param:\s*(\w+)\s+(\w+)(?:\s*=\s*(\S+))?\s*\|\s*(.+)$")
 

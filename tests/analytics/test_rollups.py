@@ -1,4 +1,4 @@
-"""Every saved query that reads the rollups (migrations 0011, 0015-0019) gives the numbers of its raw version.
+"""Every saved query that reads the rollups (migrations 0011, 0015-0019, 0026) gives the numbers of its raw version.
 
 The raw versions are the queries as they were before the rollups (tests/analytics/raw_queries/). Each pair runs on
 the seeded data over windows that start and end mid-hour, today's partial day, whole days and hours, and again
@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from servers.analytics.context import ALLOWED_TABLES, saved_queries
 from servers.analytics.executor import run_read_only
 from servers.analytics.reader import open_reader_pool, reader_url
-from store.rollups import rebuild_rollups
+from store.rollups import ROLLUP_TABLES, rebuild_rollups
 from tests.helpers import AS_OF, settings_for
 
 RAW = {p.stem: p.read_text() for p in (Path(__file__).parent / "raw_queries").glob("*.sql")}
@@ -38,14 +38,14 @@ WINDOWS = [
 ]
 
 
-# The functions of migrations 0011 and 0015 that read a period from the rollups.
+# The functions of migrations 0011, 0015 and 0026 that read a period from the rollups.
 _ROLLED_UP = re.compile(r"\bsupport_\w+_(window|percentiles)\(")
 
 
 def test_every_saved_query_over_a_period_reads_the_rollups_and_has_a_raw_version() -> None:
     rolled_up = {name for name, q in saved_queries().items() if _ROLLED_UP.search(q.sql)}
     assert rolled_up == set(RAW)
-    assert len(rolled_up) >= 17
+    assert len(rolled_up) >= 18
 
 
 def _param_sets(name: str) -> list[dict[str, Any]]:
@@ -72,11 +72,14 @@ def _param_sets(name: str) -> list[dict[str, Any]]:
             sets += [base | {"verdicts": 1 | 4}, base | {"by": 3, "verdicts": 2}, base | {"by": 2, "categories": 4}]
         if "channels" in names:
             sets += [base | {"channels": 4 | 64}, base | {"by": 3, "categories": 2, "channels": 1 | 8}]
+        if "response_within_minutes" in names:  # ticket_metrics: the rollups answer the default only
+            sets += [base | {"handled": 1 | 8}, base | {"rated": 1, "by": 7}, base | {"response_within_minutes": 5},
+                     base | {"by": 2, "not_languages": 1, "customer": 1}]
     return sets
 
 
 # How many `by` groupings each query with one has (its `by` parameter's description lists them).
-_GROUPINGS = {"conversation_messages": 3, "answer_comparison": 3, "agent_tasks": 5}
+_GROUPINGS = {"conversation_messages": 3, "answer_comparison": 3, "agent_tasks": 5, "ticket_metrics": 13}
 
 
 def _canonical(rows: list) -> list:
@@ -110,9 +113,9 @@ def _json(value: Any) -> Any:
 
 async def _rollup_rows(db: psycopg.AsyncConnection) -> list:
     rows = []
-    derived = [t for t in ALLOWED_TABLES if t.endswith(("_rollup", "_spans"))]  # what the triggers keep
-    assert len(derived) == 9
-    for table in [*derived, "knowledge_lexemes"]:
+    assert set(ROLLUP_TABLES) <= set(ALLOWED_TABLES)  # what the triggers keep, and analytics reads
+    assert len(ROLLUP_TABLES) == 13
+    for table in [*ROLLUP_TABLES, "knowledge_lexemes"]:
         rows.append(sorted(map(str, await (await db.execute(f"SELECT * FROM {table}")).fetchall())))
     return rows
 
@@ -185,6 +188,29 @@ async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: p
     await db.execute("UPDATE support_threads_data SET first_response_at = first_response_at + interval '7 min 3.25 s' "
                      "WHERE id IN (SELECT id FROM support_threads_data WHERE first_response_at IS NOT NULL "
                      "ORDER BY created_at DESC LIMIT 25)")
+    # Tickets that change customer (to one whose id is in another 8,192-id chunk of the bitmaps, or to none) or
+    # hand-offs: one removed, one moved before its ticket arrived, one added today to a ticket of a week ago; longer
+    # resolutions.
+    await db.execute("INSERT INTO customers (id, email, first_name, last_name, country_code) OVERRIDING SYSTEM VALUE "
+                     "VALUES (20000, 'far@example.com', 'Far', 'Away', 'IL')")
+    await db.execute("UPDATE support_threads_data SET customer_id = 20000 WHERE id IN (SELECT id FROM "
+                     "support_threads_data WHERE customer_id IS NOT NULL ORDER BY created_at DESC LIMIT 3)")
+    await db.execute("UPDATE support_threads_data SET customer_id = NULL WHERE id = (SELECT id FROM "
+                     "support_threads_data WHERE customer_id IS NOT NULL AND created_at < %s ORDER BY id LIMIT 1)",
+                     (AS_OF - timedelta(days=3),))
+    await db.execute("DELETE FROM ai_agent_tasks WHERE id = (SELECT min(id) FROM ai_agent_tasks WHERE task_type = "
+                     "'handoff')")
+    await db.execute("UPDATE ai_agent_tasks t SET created_at = s.created_at - interval '2 hours', finished_at = NULL, "
+                     "status = 'pending', duration_ms = NULL, error = NULL FROM support_threads_data s "
+                     "WHERE s.id = t.ticket_id AND t.id = (SELECT max(id) FROM ai_agent_tasks WHERE task_type = "
+                     "'handoff' AND created_at < %s)", (AS_OF - timedelta(days=4),))
+    await db.execute("INSERT INTO ai_agent_tasks (ticket_id, category, task_type, status, created_at) "
+                     "SELECT id, category, 'handoff', 'pending', %s FROM support_threads_data "
+                     "WHERE created_at < %s ORDER BY created_at DESC LIMIT 1",
+                     (AS_OF - timedelta(minutes=5), AS_OF - timedelta(days=7)))
+    await db.execute("UPDATE support_threads_data SET resolved_at = resolved_at + interval '3 hours 0.5 s' "
+                     "WHERE id IN (SELECT id FROM support_threads_data WHERE resolved_at IS NOT NULL "
+                     "ORDER BY created_at DESC LIMIT 9)")
     assert await _assert_rollups_match_raw(db, reader) > 200
 
     # What the triggers kept is what a rebuild computes.
@@ -199,7 +225,7 @@ async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: p
 @pytest.mark.parametrize("zone", ["Asia/Jerusalem", "Asia/Kolkata", "America/New_York"])
 async def test_days_are_the_session_time_zone_s_as_in_the_raw_query(db: psycopg.AsyncConnection, zone: str) -> None:
     await db.execute(f"SET TimeZone = '{zone}'")
-    for name in ("daily_volume", "week_over_week", "ticket_count"):
+    for name in ("daily_volume", "week_over_week", "ticket_count", "ticket_metrics"):
         for params in _param_sets(name):
             expected = await (await db.execute(RAW[name], params)).fetchall()
             got = await (await db.execute(saved_queries()[name].sql, params)).fetchall()

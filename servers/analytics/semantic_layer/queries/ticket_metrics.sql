@@ -22,6 +22,9 @@
 -- param: response_over_minutes int = 0 | First response took more than this many minutes (0 = no filter)
 -- param: response_within_minutes int = 0 | First response within this many minutes (0 = no filter)
 -- chart: bar label tickets
+-- With no filter and no grouping (the default) the period's totals come from the rollups of migration 0026
+-- (support_ticket_metrics_window); anything else reads the raw tables. Both give the same counts, sums, distinct
+-- customers and medians, rounded below in one place (tests/analytics/test_rollups.py).
 WITH handoff_tickets AS (
     -- A hand-off is created after its ticket arrived, so tasks before the period cannot belong to it.
     SELECT DISTINCT ticket_id FROM ai_agent_tasks
@@ -97,46 +100,72 @@ WITH handoff_tickets AS (
            OR s.first_response_at - s.created_at > make_interval(mins => %(response_over_minutes)s::int))
       AND (%(response_within_minutes)s::int = 0
            OR s.first_response_at - s.created_at <= make_interval(mins => %(response_within_minutes)s::int))
+), shape AS (
+    -- The default (no filter, no grouping): the rollups answer, and the raw branch below reads nothing.
+    SELECT %(by)s::int = 0 AND %(categories)s::bigint = 0 AND %(secondary)s::bigint = 0 AND %(channels)s::bigint = 0
+           AND %(urgencies)s::bigint = 0 AND %(languages)s::bigint = 0 AND %(not_languages)s::bigint = 0
+           AND %(statuses)s::bigint = 0 AND %(handled)s::bigint = 0 AND %(weekdays)s::bigint = 0
+           AND %(models)s::bigint = 0 AND %(rated)s::int = 0 AND %(min_rating)s::int = 0 AND %(max_rating)s::int = 0
+           AND %(ai_answer)s::int = 0 AND %(customer)s::int = 0 AND %(resolved_over_minutes)s::int = 0
+           AND %(resolved_within_minutes)s::int = 0 AND %(response_over_minutes)s::int = 0
+           AND %(response_within_minutes)s::int = 0 AS rolled_up
+), totals AS (
+    SELECT 'all' AS label, m.*
+    FROM support_ticket_metrics_window(%(start)s, %(end)s) AS m
+    WHERE (SELECT rolled_up FROM shape)
+    UNION ALL
+    SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END,
+           count(*), count(handled_by), count(*) FILTER (WHERE handled_by = 'ai'),
+           count(*) FILTER (WHERE handled_by = 'ai_edited'), count(*) FILTER (WHERE handled_by = 'human'),
+           count(ai_answered_at), count(draft_created_at), count(*) FILTER (WHERE handed_off), count(resolved_at),
+           count(rating), sum(rating), count(*) FILTER (WHERE rating <= 2), count(*) FILTER (WHERE rating >= 4),
+           count(response_s), sum(response_s), sum(resolution_s), sum(ai_answer_s), count(ai_cost_usd),
+           sum(ai_cost_usd), count(customer_id), count(DISTINCT customer_id),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY response_s),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_s),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY ai_answer_s)
+    FROM picked
+    WHERE NOT (SELECT rolled_up FROM shape)
+    -- The empty grouping set gives the one row of totals, 0 for counts even when no ticket matches.
+    GROUP BY GROUPING SETS ((label), ())
+    HAVING (grouping(label) = 1) = (%(by)s::int = 0) AND NOT (SELECT rolled_up FROM shape)
 )
-SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END AS label,
-       count(*) AS tickets,
-       round(100.0 * count(*) / nullif(sum(count(*)) OVER (), 0), 1) AS share_pct,
-       count(handled_by) AS answered,
-       count(*) FILTER (WHERE handled_by = 'ai') AS ai_handled,
-       count(*) FILTER (WHERE handled_by = 'ai_edited') AS ai_edited,
-       count(*) FILTER (WHERE handled_by = 'human') AS human_handled,
-       round(100.0 * count(*) FILTER (WHERE handled_by = 'ai') / nullif(count(handled_by), 0), 1) AS ai_share_pct,
-       round(100.0 * count(*) FILTER (WHERE handled_by = 'ai_edited') / nullif(count(handled_by), 0), 1)
-           AS ai_edited_pct,
-       round(100.0 * count(*) FILTER (WHERE handled_by = 'human') / nullif(count(handled_by), 0), 1) AS escalation_pct,
-       count(ai_answered_at) AS ai_answered,
-       round(100.0 * count(ai_answered_at) / nullif(count(*), 0), 1) AS ai_answered_pct,
-       count(draft_created_at) AS drafts_created,
-       round(100.0 * count(draft_created_at) / nullif(count(ai_answered_at), 0), 1) AS resolution_rate_pct,
-       count(*) FILTER (WHERE handed_off) AS handoffs,
-       round(100.0 * count(*) FILTER (WHERE handed_off) / nullif(count(*), 0), 1) AS handoff_pct,
-       count(resolved_at) AS resolved,
-       count(rating) AS rated,
-       round(100.0 * count(rating) / nullif(count(*), 0), 1) AS rated_pct,
-       round(avg(rating), 2) AS avg_rating,
-       count(*) FILTER (WHERE rating <= 2) AS low_ratings,
-       round(100.0 * count(*) FILTER (WHERE rating <= 2) / nullif(count(rating), 0), 1) AS low_rating_pct,
-       count(*) FILTER (WHERE rating >= 4) AS high_ratings,
-       round(100.0 * count(*) FILTER (WHERE rating >= 4) / nullif(count(rating), 0), 1) AS high_rating_pct,
+-- Averages are sum / count, as avg() computes them.
+SELECT label,
+       tickets,
+       round(100.0 * tickets / nullif(sum(tickets) OVER (), 0), 1) AS share_pct,
+       answered,
+       ai_handled,
+       ai_edited,
+       human_handled,
+       round(100.0 * ai_handled / nullif(answered, 0), 1) AS ai_share_pct,
+       round(100.0 * ai_edited / nullif(answered, 0), 1) AS ai_edited_pct,
+       round(100.0 * human_handled / nullif(answered, 0), 1) AS escalation_pct,
+       ai_answered,
+       round(100.0 * ai_answered / nullif(tickets, 0), 1) AS ai_answered_pct,
+       drafts AS drafts_created,
+       round(100.0 * drafts / nullif(ai_answered, 0), 1) AS resolution_rate_pct,
+       handoffs,
+       round(100.0 * handoffs / nullif(tickets, 0), 1) AS handoff_pct,
+       resolved,
+       rated,
+       round(100.0 * rated / nullif(tickets, 0), 1) AS rated_pct,
+       round(rating_sum::numeric / nullif(rated, 0), 2) AS avg_rating,
+       low_ratings,
+       round(100.0 * low_ratings / nullif(rated, 0), 1) AS low_rating_pct,
+       high_ratings,
+       round(100.0 * high_ratings / nullif(rated, 0), 1) AS high_rating_pct,
        -- Durations in seconds: the answer shows them in the unit asked (minutes for a response, hours to resolve).
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY response_s))::numeric, 1) AS median_response_seconds,
-       round(avg(response_s)::numeric, 1) AS avg_response_seconds,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_s))::numeric, 1) AS median_resolution_seconds,
-       round(avg(resolution_s)::numeric, 1) AS avg_resolution_seconds,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ai_answer_s))::numeric, 1) AS median_ai_answer_seconds,
-       round(avg(ai_answer_s)::numeric, 1) AS avg_ai_answer_seconds,
-       round(coalesce(sum(ai_cost_usd), 0), 2) AS cost_usd,
-       round(avg(ai_cost_usd), 4) AS avg_cost_usd,
-       count(DISTINCT customer_id) AS customers,
-       round(100.0 * count(customer_id) / nullif(count(*), 0), 1) AS identified_pct,
-       count(*) - count(customer_id) AS unknown_senders
-FROM picked
--- The empty grouping set gives the one row of totals, 0 for counts even when no ticket matches.
-GROUP BY GROUPING SETS ((label), ())
-HAVING (grouping(label) = 1) = (%(by)s::int = 0)
+       round(median_response::numeric, 1) AS median_response_seconds,
+       round(response_sum / nullif(responded, 0), 1) AS avg_response_seconds,
+       round(median_resolution::numeric, 1) AS median_resolution_seconds,
+       round(resolution_sum / nullif(resolved, 0), 1) AS avg_resolution_seconds,
+       round(median_ai_answer::numeric, 1) AS median_ai_answer_seconds,
+       round(ai_answer_sum / nullif(ai_answered, 0), 1) AS avg_ai_answer_seconds,
+       round(coalesce(cost_sum, 0), 2) AS cost_usd,
+       round(cost_sum / nullif(cost_count, 0), 4) AS avg_cost_usd,
+       customers,
+       round(100.0 * identified / nullif(tickets, 0), 1) AS identified_pct,
+       tickets - identified AS unknown_senders
+FROM totals
 ORDER BY tickets DESC, label
