@@ -418,8 +418,11 @@ REVOKE EXECUTE ON FUNCTION support_metric_rollups_rebuild() FROM PUBLIC;
 
 -- ------------------------------------------------------------------------------------------------ window
 -- ticket_metrics' totals of a window, before rounding: counts, sums, distinct customers and the three medians
--- (percentile_cont(0.5) in seconds, computed as 0015's support_response_percentiles does).
-CREATE FUNCTION support_ticket_metrics_window(window_start timestamptz, window_end timestamptz)
+-- (percentile_cont(0.5) in seconds, computed as 0015's support_response_percentiles does). A ticket counts as handed
+-- off when a hand-off task of it started at or after handoffs_from (default: the window's start): ticket_metrics
+-- grouped by day asks each day with the whole period's start.
+CREATE FUNCTION support_ticket_metrics_window(window_start timestamptz, window_end timestamptz,
+                                              handoffs_from timestamptz DEFAULT NULL)
     RETURNS TABLE (tickets bigint, answered bigint, ai_handled bigint, ai_edited bigint, human_handled bigint,
                    ai_answered bigint, drafts bigint, handoffs bigint, resolved bigint, rated bigint,
                    rating_sum bigint, low_ratings bigint, high_ratings bigint, responded bigint,
@@ -462,7 +465,7 @@ BEGIN
         -- Hand-offs before their ticket's arrival that the period holds (see support_ticket_handoffs).
         SELECT count(*) AS handoffs FROM support_ticket_handoffs h
         WHERE h.last_at < h.created_at AND h.created_at >= window_start AND h.created_at < window_end
-          AND h.last_at >= window_start
+          AND h.last_at >= coalesce(handoffs_from, window_start)
     ), bits AS (
         -- One index range per piece.
         SELECT r.chunk, bit_or(r.customers) AS customers FROM (

@@ -22,9 +22,9 @@
 -- param: response_over_minutes int = 0 | First response took more than this many minutes (0 = no filter)
 -- param: response_within_minutes int = 0 | First response within this many minutes (0 = no filter)
 -- chart: bar label tickets
--- With no filter and no grouping (the default) the period's totals come from the rollups of migration 0026
--- (support_ticket_metrics_window); anything else reads the raw tables. Both give the same counts, sums, distinct
--- customers and medians, rounded below in one place (tests/analytics/test_rollups.py).
+-- With no filter, and no grouping or one by day, week or month, the figures come from the rollups of migration 0026
+-- (support_ticket_metrics_window, once per day, week or month); anything else reads the raw tables. Both give the
+-- same counts, sums, distinct customers and medians, rounded below in one place (tests/analytics/test_rollups.py).
 WITH handoff_tickets AS (
     -- A hand-off is created after its ticket arrived, so tasks before the period cannot belong to it.
     SELECT DISTINCT ticket_id FROM ai_agent_tasks
@@ -101,18 +101,30 @@ WITH handoff_tickets AS (
       AND (%(response_within_minutes)s::int = 0
            OR s.first_response_at - s.created_at <= make_interval(mins => %(response_within_minutes)s::int))
 ), shape AS (
-    -- The default (no filter, no grouping): the rollups answer, and the raw branch below reads nothing.
-    SELECT %(by)s::int = 0 AND %(categories)s::bigint = 0 AND %(secondary)s::bigint = 0 AND %(channels)s::bigint = 0
+    -- The rollups answer (and the raw branch below reads nothing) with no filter and by nothing, day, week or month.
+    SELECT %(by)s::int IN (0, 7, 11, 12) AND %(categories)s::bigint = 0 AND %(secondary)s::bigint = 0 AND %(channels)s::bigint = 0
            AND %(urgencies)s::bigint = 0 AND %(languages)s::bigint = 0 AND %(not_languages)s::bigint = 0
            AND %(statuses)s::bigint = 0 AND %(handled)s::bigint = 0 AND %(weekdays)s::bigint = 0
            AND %(models)s::bigint = 0 AND %(rated)s::int = 0 AND %(min_rating)s::int = 0 AND %(max_rating)s::int = 0
            AND %(ai_answer)s::int = 0 AND %(customer)s::int = 0 AND %(resolved_over_minutes)s::int = 0
            AND %(resolved_within_minutes)s::int = 0 AND %(response_over_minutes)s::int = 0
            AND %(response_within_minutes)s::int = 0 AS rolled_up
+), parts AS (
+    SELECT 'all' AS label, %(start)s::timestamptz AS part_start, %(end)s::timestamptz AS part_end
+    WHERE %(by)s::int = 0
+    UNION ALL
+    -- The period cut where UTC days, weeks (from Monday) or months start: each part is a group.
+    SELECT to_char(u, CASE %(by)s::int WHEN 12 THEN 'YYYY-MM' ELSE 'YYYY-MM-DD' END),
+           greatest(u AT TIME ZONE 'UTC', %(start)s), least((u + g.step) AT TIME ZONE 'UTC', %(end)s)
+    FROM (VALUES (7, 'day', interval '1 day'), (11, 'week', interval '7 days'), (12, 'month', interval '1 month'))
+             AS g (by, unit, step),
+         generate_series(date_trunc(g.unit, %(start)s AT TIME ZONE 'UTC'), %(end)s AT TIME ZONE 'UTC', g.step) AS u
+    WHERE g.by = %(by)s::int
 ), totals AS (
-    SELECT 'all' AS label, m.*
-    FROM support_ticket_metrics_window(%(start)s, %(end)s) AS m
-    WHERE (SELECT rolled_up FROM shape)
+    SELECT p.label, m.*
+    FROM parts p CROSS JOIN LATERAL support_ticket_metrics_window(p.part_start, p.part_end, %(start)s) AS m
+    -- A group is a label some ticket has; the one row of totals is there even with none.
+    WHERE (SELECT rolled_up FROM shape) AND (p.label = 'all' OR m.tickets > 0)
     UNION ALL
     SELECT CASE WHEN grouping(label) = 1 THEN 'all' ELSE label END,
            count(*), count(handled_by), count(*) FILTER (WHERE handled_by = 'ai'),
