@@ -190,22 +190,34 @@ BEGIN
     IF hours IS NULL THEN
         RETURN;
     END IF;
+    -- Writers of the same chunks take turns: the rows are locked in key order (days before hours, as the upserts of
+    -- support_customer_bits_add lock them), and each statement after sees what the others committed. A row that
+    -- another writer creates meanwhile is OR-ed with, not overwritten.
+    PERFORM 1 FROM support_customer_rollup r
+    WHERE (r.grain, r.bucket, r.chunk) IN (
+        SELECT 'day', date_trunc('day', l.bucket, 'UTC'), l.chunk FROM unnest(hours, chunks) AS l (bucket, chunk)
+        UNION ALL
+        SELECT 'hour', l.bucket, l.chunk FROM unnest(hours, chunks) AS l (bucket, chunk))
+    ORDER BY r.grain, r.bucket, r.chunk
+    FOR UPDATE;
     DELETE FROM support_customer_rollup r USING unnest(hours, chunks) AS l (bucket, chunk)
     WHERE r.chunk = l.chunk AND ((r.grain = 'hour' AND r.bucket = l.bucket)
                                  OR (r.grain = 'day' AND r.bucket = date_trunc('day', l.bucket, 'UTC')));
-    INSERT INTO support_customer_rollup
+    INSERT INTO support_customer_rollup AS r
     SELECT 'hour', l.bucket, l.chunk, bit_or(support_customer_bit(s.customer_id))
     FROM unnest(hours, chunks) AS l (bucket, chunk)
          JOIN support_threads_data s ON s.created_at >= l.bucket AND s.created_at < l.bucket + interval '1 hour'
                                     AND s.customer_id >> 13 = l.chunk
-    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
-    INSERT INTO support_customer_rollup
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (grain, bucket, chunk) DO UPDATE SET customers = r.customers | excluded.customers;
+    INSERT INTO support_customer_rollup AS t
     SELECT 'day', d.bucket, d.chunk, bit_or(r.customers)
     FROM (SELECT DISTINCT date_trunc('day', l.bucket, 'UTC') AS bucket, l.chunk
           FROM unnest(hours, chunks) AS l (bucket, chunk)) AS d
          JOIN support_customer_rollup r ON r.grain = 'hour' AND r.chunk = d.chunk AND r.bucket >= d.bucket
                                        AND r.bucket < d.bucket + interval '24 hours'
-    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (grain, bucket, chunk) DO UPDATE SET customers = t.customers | excluded.customers;
 END
 $$;
 REVOKE EXECUTE ON FUNCTION support_customer_bits_recount(timestamptz[], bigint[]) FROM PUBLIC;
@@ -280,6 +292,9 @@ CREATE FUNCTION support_handoffs_refresh(ticket_ids bigint[]) RETURNS void
     DECLARE
         changes jsonb;
     BEGIN
+        -- One writer at a time per ticket (the row lock a ticket update takes too; tasks' foreign keys only share
+        -- it): each reads the hand-off row and the tasks the others committed, and no change is counted twice.
+        PERFORM 1 FROM support_threads_data WHERE id = ANY (ticket_ids) ORDER BY id FOR NO KEY UPDATE;
         SELECT jsonb_agg(x) INTO changes FROM (
             SELECT jsonb_build_object('sign', k.sign, 'ticket', to_jsonb(t), 'handoff', k.flag) AS x
             FROM support_threads_data t
