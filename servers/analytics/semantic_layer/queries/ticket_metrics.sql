@@ -102,7 +102,8 @@ WITH handoff_tickets AS (
            OR s.first_response_at - s.created_at <= make_interval(mins => %(response_within_minutes)s::int))
 ), shape AS (
     -- The rollups answer (and the raw branch below reads nothing) with no filter and by nothing, day, week or month.
-    SELECT %(by)s::int IN (0, 7, 11, 12) AND %(categories)s::bigint = 0 AND %(secondary)s::bigint = 0 AND %(channels)s::bigint = 0
+    SELECT %(by)s::int IN (0, 7, 11, 12)
+           AND %(categories)s::bigint = 0 AND %(secondary)s::bigint = 0 AND %(channels)s::bigint = 0
            AND %(urgencies)s::bigint = 0 AND %(languages)s::bigint = 0 AND %(not_languages)s::bigint = 0
            AND %(statuses)s::bigint = 0 AND %(handled)s::bigint = 0 AND %(weekdays)s::bigint = 0
            AND %(models)s::bigint = 0 AND %(rated)s::int = 0 AND %(min_rating)s::int = 0 AND %(max_rating)s::int = 0
