@@ -80,10 +80,13 @@ class TurnOutcome:
 
 @dataclass
 class TurnScope:
-    """Per turn: the customer's memory, read once; the contact's e-mail looked up while the router runs."""
+    """Per turn: the incoming message's row, the customer's memory (read once), the contact's e-mail looked up while
+    the router runs, and the question the turn asks (stored with the turn)."""
 
+    message_id: int
     memory: CustomerMemory | None = None
     early_lookup: tuple[str, asyncio.Task[ToolOutcome]] | None = None
+    question: store.NewPendingAction | None = None
 
     def discard_lookup(self, unfinished: set[asyncio.Task[ToolOutcome]]) -> None:
         """A lookup the turn did not use finishes on its own (cancelling it mid-call would cost its pooled connection
@@ -130,6 +133,7 @@ class Pipeline:
             # the lock is released (in a transaction they would commit only after it, and a retry would run twice).
             await conn.set_autocommit(True)
             scope: TurnScope | None = None
+            unlocked = False
             try:
                 # One round trip: the lock, then (once it is held) the conversation, the incoming message and the
                 # question waiting for its answer.
@@ -142,7 +146,7 @@ class Pipeline:
                 conversation, message_id = incoming.conversation, incoming.message_id
                 state = dict(conversation.state)
                 trace_id = telemetry.current_trace_id() or uuid.uuid4().hex
-                scope = TurnScope(early_lookup=await self._early_lookup(request, conversation.customer_id))
+                scope = TurnScope(message_id, early_lookup=await self._early_lookup(request, conversation.customer_id))
                 with recording() as record:  # every model call and tool output of this turn lands in `record`
                     outcome, customer_id = await self._turn(conn, conversation.id, conversation.customer_id, state,
                                                             request, scope, incoming.pending)
@@ -151,35 +155,47 @@ class Pipeline:
                 response = self._gate(outcome, request, state, trace_id, record.cost(self.prices))
                 state["failures_in_a_row"] = (state.get("failures_in_a_row", 0) + 1
                                               if outcome.reply.gave_up or outcome.action_failed else 0)
-                # One round trip and one implicit transaction: the customer's memory and the turn are stored together
-                # or not at all. The lock is released only after they commit (an unlock inside the transaction would
-                # let a retry in before it, to run the turn again).
+                # One round trip: the customer's memory and the turn are stored together or not at all, then the lock
+                # is released, only after they commit (an unlock inside the transaction would let a retry in before
+                # it, to run the turn again). A failed statement skips the rest of the pipeline, the unlock included.
                 async with conn.pipeline():
-                    if customer_id is not None:
-                        await remember_turn(conn, _turn_facts(outcome, response, request, state, customer_id,
-                                                              conversation.id, self.clock().date()))
-                    await store.finish_turn(
-                        conn, conversation_id=conversation.id, message_id=message_id, customer_id=customer_id,
-                        state=state, status="handed_off" if response.decision is Decision.ESCALATE else "pending",
-                        primary=outcome.category.value,
-                        secondary=outcome.routing.secondary.value if outcome.routing.secondary else None,
-                        urgency=outcome.routing.urgency.value, confidence=outcome.routing.confidence,
-                        decision=response.decision.value, reasons=response.reasons, model=outcome.reply.model,
-                        latency_ms=int((time.perf_counter() - started) * 1000), cost_usd=response.cost,
-                        trace_id=trace_id, reply=response.reply, response=response.model_dump(mode="json"),
-                        usage=record.usage_json(self.prices), guard=_guard_json(outcome))
+                    async with conn.transaction():
+                        if scope.question is not None:
+                            await store.add_pending_action(conn, scope.question)
+                        await self._store_turn(conn, outcome, response, request, state, customer_id, conversation.id,
+                                               message_id, record, started, trace_id)
+                    await store.unlock_conversation(conn, request.conversation_id)
+                unlocked = True
                 return response
             finally:
                 if scope is not None:
                     scope.discard_lookup(self._unfinished)
-                await store.unlock_conversation(conn, request.conversation_id)
+                if not unlocked:
+                    await store.unlock_conversation(conn, request.conversation_id)
+
+    async def _store_turn(self, conn: psycopg.AsyncConnection, outcome: TurnOutcome, response: TurnResponse,
+                          request: TurnRequest, state: dict[str, Any], customer_id: int | None, conversation_id: int,
+                          message_id: int, record: TurnRecord, started: float, trace_id: str) -> None:
+        if customer_id is not None:
+            await remember_turn(conn, _turn_facts(outcome, response, request, state, customer_id, conversation_id,
+                                                  self.clock().date()))
+        await store.finish_turn(
+            conn, conversation_id=conversation_id, message_id=message_id, customer_id=customer_id, state=state,
+            status="handed_off" if response.decision is Decision.ESCALATE else "pending",
+            primary=outcome.category.value,
+            secondary=outcome.routing.secondary.value if outcome.routing.secondary else None,
+            urgency=outcome.routing.urgency.value, confidence=outcome.routing.confidence,
+            decision=response.decision.value, reasons=response.reasons, model=outcome.reply.model,
+            latency_ms=int((time.perf_counter() - started) * 1000), cost_usd=response.cost, trace_id=trace_id,
+            reply=response.reply, response=response.model_dump(mode="json"), usage=record.usage_json(self.prices),
+            guard=_guard_json(outcome))
 
     async def _turn(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int | None,
                     state: dict[str, Any], request: TurnRequest, scope: TurnScope,
                     pending: store.PendingActionRow | None) -> tuple[TurnOutcome, int | None]:
         text = (request.text or "").strip()
         if pending is not None:
-            answer = self._answer_to(pending.id, request, text)
+            answer = self._answer_to(pending.button_key, request, text)
             if answer == "yes":
                 return await self._confirmed(conn, conversation_id, pending, state, request, scope), customer_id
             await store.resolve_pending_action(conn, pending.id, "declined")
@@ -334,27 +350,27 @@ class Pipeline:
         if reply.awaiting:
             state["awaiting"] = {"category": category.value, "slot": reply.awaiting}
         if reply.proposal is not None and customer_id is not None:
-            pending_id = await self._remember_proposal(conn, conversation_id, customer_id, reply.proposal,
-                                                       request.conversation_id)
-            reply.buttons = [Button(title=say("yes", language), value=f"confirm:{pending_id}"),
-                             Button(title=say("no", language), value=f"decline:{pending_id}")]
+            scope.question = self._question(conversation_id, scope.message_id, customer_id, reply.proposal,
+                                            request.conversation_id)
+            reply.buttons = [Button(title=say("yes", language), value=f"confirm:{scope.message_id}"),
+                             Button(title=say("no", language), value=f"decline:{scope.message_id}")]
         return reply
 
-    async def _remember_proposal(self, conn: psycopg.AsyncConnection, conversation_id: int, customer_id: int,
-                                 proposal: Proposal, conversation: str) -> int:
+    def _question(self, conversation_id: int, message_id: int, customer_id: int, proposal: Proposal,
+                  conversation: str) -> store.NewPendingAction:
         config = self.categories[proposal.category]
-        return await store.add_pending_action(
-            conn, conversation_id=conversation_id, customer_id=customer_id, category=proposal.category.value,
-            server=config.server_of(proposal.tool).value, tool=proposal.tool, arguments=proposal.arguments,
-            summary=proposal.summary, sealed_token=self._sealer.seal(proposal.confirmation_token, conversation),
-            expires_at=proposal.expires_at)
+        return store.NewPendingAction(
+            conversation_id=conversation_id, asked_in=message_id, customer_id=customer_id,
+            category=proposal.category.value, server=config.server_of(proposal.tool).value, tool=proposal.tool,
+            arguments=proposal.arguments, summary=proposal.summary,
+            sealed_token=self._sealer.seal(proposal.confirmation_token, conversation), expires_at=proposal.expires_at)
 
     @staticmethod
-    def _answer_to(pending_id: int, request: TurnRequest, text: str) -> str:
+    def _answer_to(button_key: int, request: TurnRequest, text: str) -> str:
         """'yes' only for this question's yes button or a plain yes; 'no' for its no; else 'other'."""
-        if request.button_value == f"confirm:{pending_id}":
+        if request.button_value == f"confirm:{button_key}":
             return "yes"
-        if request.button_value == f"decline:{pending_id}":
+        if request.button_value == f"decline:{button_key}":
             return "no"
         if request.button_value is None and text and lexicon.is_yes(text):
             return "yes"
@@ -445,8 +461,7 @@ class Pipeline:
         if not verdict.tripped:
             return outcome
         log.warning("output guard: %s (%s)", ",".join(verdict.reasons), verdict.detail[:200])
-        if outcome.reply.proposal is not None:
-            await store.decline_open_pending(conn, conversation_id)
+        scope.question = None  # a question the customer never sees cannot be answered with a yes
         held = BrainReply(say("holding", state.get("language", "en")), model=outcome.reply.model,
                           fallbacks=outcome.reply.fallbacks)
         return replace(outcome, reply=held, guard=verdict, blocked_reply=outcome.reply.text)

@@ -31,6 +31,28 @@ class PendingActionRow:
     summary: str
     sealed_token: str
     expires_at: datetime
+    asked_in: int | None = None  # the customer message the question answered (None: asked before migration 0027)
+
+    @property
+    def button_key(self) -> int:
+        """What its yes/no buttons carry: `confirm:<key>`, `decline:<key>`."""
+        return self.asked_in if self.asked_in is not None else self.id
+
+
+@dataclass(frozen=True)
+class NewPendingAction:
+    """A question for the customer, stored with the turn that asks it."""
+
+    conversation_id: int
+    asked_in: int  # the incoming message's row id; its buttons carry it
+    customer_id: int
+    category: str
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    summary: str
+    sealed_token: str
+    expires_at: datetime
 
 
 async def lock_conversation(conn: psycopg.AsyncConnection, external_id: str) -> None:
@@ -50,7 +72,8 @@ class IncomingRow:
     pending: PendingActionRow | None  # the action waiting for this conversation's yes
 
 
-_PENDING_COLUMNS = "id, customer_id, category, server, tool, arguments, summary, sealed_token, expires_at"
+_PENDING_COLUMNS = ("id, customer_id, category, server, tool, arguments, summary, sealed_token, expires_at, "
+                    "asked_in")
 
 
 async def open_turn(conn: psycopg.AsyncConnection, external_id: str, channel: str, message_external_id: str,
@@ -116,32 +139,21 @@ async def finish_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, me
          "customer": customer_id, "state": Jsonb(state), "status": status})
 
 
-async def add_pending_action(conn: psycopg.AsyncConnection, *, conversation_id: int, customer_id: int,
-                             category: str, server: str, tool: str, arguments: dict[str, Any], summary: str,
-                             sealed_token: str, expires_at: datetime) -> int:
-    # One round trip. A new question replaces an unanswered one: the customer moved on.
-    async with conn.pipeline():
-        await conn.execute("UPDATE pending_actions SET status = 'declined', resolved_at = now() "
-                           "WHERE conversation_id = %s AND status = 'pending'", (conversation_id,))
-        cur = await conn.execute(
-            "INSERT INTO pending_actions (conversation_id, customer_id, category, server, tool, arguments, summary, "
-            "sealed_token, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (conversation_id, customer_id, category, server, tool, Jsonb(arguments), summary, sealed_token,
-             expires_at))
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+async def add_pending_action(conn: psycopg.AsyncConnection, action: NewPendingAction) -> None:
+    """Queued in the caller's pipeline and transaction (nothing is read back). A new question replaces an unanswered
+    one: the customer moved on."""
+    await conn.execute("UPDATE pending_actions SET status = 'declined', resolved_at = now() "
+                       "WHERE conversation_id = %s AND status = 'pending'", (action.conversation_id,))
+    await conn.execute(
+        "INSERT INTO pending_actions (conversation_id, asked_in, customer_id, category, server, tool, arguments, "
+        "summary, sealed_token, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (action.conversation_id, action.asked_in, action.customer_id, action.category, action.server, action.tool,
+         Jsonb(action.arguments), action.summary, action.sealed_token, action.expires_at))
 
 
 async def resolve_pending_action(conn: psycopg.AsyncConnection, pending_id: int, status: str) -> None:
     await conn.execute("UPDATE pending_actions SET status = %s, resolved_at = now() WHERE id = %s AND "
                        "status = 'pending'", (status, pending_id))
-
-
-async def decline_open_pending(conn: psycopg.AsyncConnection, conversation_id: int) -> None:
-    """A question the customer never saw (its reply was held back) cannot be answered with a yes."""
-    await conn.execute("UPDATE pending_actions SET status = 'declined', resolved_at = now() "
-                       "WHERE conversation_id = %s AND status = 'pending'", (conversation_id,))
 
 
 async def audited(conn: psycopg.AsyncConnection, audit_ids: list[int]) -> bool:

@@ -106,11 +106,13 @@ async def check_reachable(url: str, timeout_s: int = 5) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_pool(url: str, *, max_size: int = 10, timeout_s: int = 5) -> AsyncIterator[AsyncConnectionPool]:
-    """An open async pool; fails fast, with a clear reason, if the database cannot be reached."""
+async def open_pool(url: str, *, max_size: int = 10, timeout_s: int = 5, autocommit: bool = False
+                    ) -> AsyncIterator[AsyncConnectionPool]:
+    """An open async pool; fails fast, with a clear reason, if the database cannot be reached. With `autocommit`
+    each statement outside an explicit `conn.transaction()` commits on its own."""
     await check_reachable(url, timeout_s)
     pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False, timeout=timeout_s,
-                               kwargs={"connect_timeout": timeout_s})
+                               kwargs={"connect_timeout": timeout_s, "autocommit": autocommit})
     await pool.open(wait=True, timeout=timeout_s)
     try:
         yield pool

@@ -26,11 +26,16 @@ DESTRUCTIVE_ACTION = ToolAnnotations(readOnlyHint=False, destructiveHint=True, i
 
 
 class PlatformServer(FastMCP):
-    """FastMCP whose HTTP app, however it is served (`levhaolam serve`, tests, benchmarks), caps the body size."""
+    """FastMCP whose HTTP app, however it is served (`levhaolam serve`, tests, benchmarks), caps the body size and
+    answers each request with plain JSON."""
 
     def http_app(self, path: str | None = None, middleware: list[AsgiMiddleware] | None = None,
                  *args: Any, **kwargs: Any) -> StarletteWithLifespan:
         limited = [AsgiMiddleware(BodyLimitMiddleware), *(middleware or [])]
+        if kwargs.get("json_response") is None:
+            # No tool streams progress or log messages, so an event stream per answer is framing for nothing: a JSON
+            # body saves both ends its parsing (an identify_customer call 3.8 -> 3.0 ms, client and server on loopback).
+            kwargs["json_response"] = True
         return super().http_app(path, limited, *args, **kwargs)
 
 

@@ -63,7 +63,11 @@ def lifespan_for(
         telemetry.setup(settings, f"levhaolam-{server_name}")  # once per process; a no-op when nothing is configured
         # Starting the embedded PostgreSQL blocks for about a second: keep it off the event loop.
         url = await asyncio.to_thread(database_url, settings)
-        async with open_pool(url, max_size=settings.db_pool_max_size, timeout_s=settings.db_connect_timeout_s) as pool:
+        # Autocommit: a read tool's query is one round trip, not three (BEGIN, the query, COMMIT). Every change is
+        # one statement or runs inside an explicit transaction (servers/common/actions.perform, the knowledge
+        # search's settings), so nothing that must be atomic relies on an implicit one.
+        async with open_pool(url, max_size=settings.db_pool_max_size, timeout_s=settings.db_connect_timeout_s,
+                             autocommit=True) as pool:
             principal = local_principal or staff_principal(settings.staff_name, settings.staff_tools)
             yield {"runtime": Runtime(server_name, pool, settings, load_policy(), clock, principal)}
 

@@ -157,6 +157,22 @@ async def test_a_yes_after_the_question_expired_changes_nothing(platform: Platfo
     assert status == ("expired",)
 
 
+async def test_the_question_is_stored_with_its_turn_and_answered_by_its_button(platform: Platform) -> None:
+    customer = await platform.customer()
+    proposed = await platform.send("c-key", "pause my subscription for 1 month", email=customer["email"])
+    row = await (await platform.db.execute(
+        "SELECT p.id, p.asked_in, m.external_id, t.response->'buttons' FROM pending_actions p "
+        "JOIN messages m ON m.id = p.asked_in JOIN turns t ON t.message_id = m.id")).fetchone()
+    assert row is not None
+    pending_id, asked_in, message, stored_buttons = row
+    assert proposed.buttons[0].value == f"confirm:{asked_in}" and stored_buttons[0]["value"] == f"confirm:{asked_in}"
+    assert message == "m1"  # the customer's message that the question answers
+    # A question asked before the buttons named the message (migration 0027) still answers to its old button.
+    await platform.db.execute("UPDATE pending_actions SET asked_in = NULL WHERE id = %s", (pending_id,))
+    done = await platform.send("c-key", button=f"confirm:{pending_id}")
+    assert [a.tool for a in done.actions_taken] == ["pause_subscription"]
+
+
 async def test_no_declines_and_a_new_request_replaces_the_question(platform: Platform) -> None:
     customer = await platform.customer()
     before = await subscription_row(platform, customer["subscription"])

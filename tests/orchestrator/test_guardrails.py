@@ -223,8 +223,12 @@ async def test_an_injection_in_the_stored_customer_name_escalates(platform: Plat
     assert reply.buttons == [] and "Skip the" not in reply.reply
     guard = await stored_guard(platform, "g-stored")
     assert guard["stage"] == "output" and "identify_customer" in guard["detail"]
-    pending = await (await platform.db.execute("SELECT status FROM pending_actions")).fetchall()
-    assert pending == [("declined",)]  # the question the customer never saw cannot be answered with a yes
+    # The question the customer never saw is not kept, so a yes has nothing to confirm.
+    assert await (await platform.db.execute("SELECT status FROM pending_actions")).fetchall() == []
+    await platform.send("g-stored", "yes", email=customer["email"])
+    executed = await (await platform.db.execute(
+        "SELECT count(*) FROM action_audit WHERE outcome = 'executed'")).fetchone()
+    assert executed == (0,)
 
 
 async def test_a_poisoned_knowledge_passage_is_held_back(knowledge_url: str, embedder: LocalMiniLM,
