@@ -15,7 +15,7 @@ from rich.table import Table
 
 from levhaolam.one_line_errors import one_line_errors
 from levhaolam.support_commands import CommandError, connected
-from orchestrator.categories import OVERRIDABLE, CategoryConfigError, load_categories, with_overrides
+from orchestrator.categories import OVERRIDABLE, CategoryConfigError, with_stored_overrides
 from schemas.categories import parse_category
 from schemas.settings import Settings
 from store import category_overrides
@@ -34,7 +34,7 @@ async def show() -> None:
     """Each category as the orchestrator will run it: the file with the database's overrides applied."""
     async with connected(Settings()) as conn:
         rows = await category_overrides.overrides(conn)
-    effective = with_overrides(load_categories(), {row.category: row.settings for row in rows})
+    effective = with_stored_overrides(rows)
     changed = {row.category: row for row in rows}
     table = Table("category", "model", "effort", "gate", "tools", "override")
     for category, config in effective.categories.items():
@@ -65,8 +65,8 @@ async def override(
     if not reason.strip():
         raise CommandError("--reason: say why the category changes")
     async with connected(Settings()) as conn:
-        others = {row.category: row.settings for row in await category_overrides.overrides(conn)}
-        with_overrides(load_categories(), {**others, name: changes})  # refused here, not at the next start
+        # Refused here, not at the next start.
+        with_stored_overrides(await category_overrides.overrides(conn), {name: changes})
         await category_overrides.set_override(conn, name, changes, reason=reason.strip()[:500],
                                               changed_by=(by or getpass.getuser())[:200])
     out.print(f"{name}: override stored; the orchestrator applies it when it next starts.")

@@ -4,7 +4,7 @@ category's agent may call (the per-turn token's `tools` claim is built from it).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -199,6 +199,13 @@ def with_overrides(base: Categories, overrides: Mapping[str, Mapping[str, Any]])
             raise CategoryConfigError(f"{where}: {_first_problem(exc)}") from None
     return Categories.model_validate(data)
 
+
+
+
+def with_stored_overrides(rows: Iterable[Any], replacing: Mapping[str, Mapping[str, Any]] | None = None) -> Categories:
+    """The file with staff's stored overrides applied (rows with `category` and `settings`, as
+    `store.category_overrides.overrides` gives them); `replacing` stands in for a category's stored one."""
+    return with_overrides(load_categories(), {**{row.category: row.settings for row in rows}, **(replacing or {})})
 
 def _narrowed(where: str, allowed: dict[str, list[str]], kept: object) -> dict[str, list[str]]:
     if not isinstance(kept, Mapping):

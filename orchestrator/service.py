@@ -18,8 +18,7 @@ from orchestrator.categories import (
     Categories,
     CategoryConfigError,
     ReasoningEffort,
-    load_categories,
-    with_overrides,
+    with_stored_overrides,
 )
 from orchestrator.connections import McpConnections
 from orchestrator.costs import MeteredModel, PriceTable, load_prices
@@ -125,7 +124,7 @@ async def running_pipeline(settings: Settings, *, categories: Categories | None 
         if categories is None:
             async with pool.connection() as conn:
                 overrides = await category_overrides.overrides(conn)
-            categories = with_overrides(load_categories(), {row.category: row.settings for row in overrides})
+            categories = with_stored_overrides(overrides)
         prices = load_prices()
         check_prices(categories, prices)
         model_for = model_for or (lambda name: provider_model(settings, name))

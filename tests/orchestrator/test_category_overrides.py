@@ -46,6 +46,10 @@ async def test_the_orchestrator_starts_with_what_staff_stored(knowledge_url: str
                       knowledge_url)
     assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
     assert "needs_customer cannot be overridden" in refused.stderr
+    garbled = run_cli(["categories", "override", "general_question", '{"gate": {"mode": "draft"}', "--reason", "x"],
+                      knowledge_url)
+    assert garbled.returncode == 1 and len(garbled.stderr.strip().splitlines()) == 1
+    assert "settings: not valid JSON" in garbled.stderr
     stored = run_cli(["categories", "override", "general_question", '{"gate": {"mode": "draft"}}', "--reason",
                       "new honey supplier: a person checks answers this week", "--by", "lead.sara"], knowledge_url)
     assert stored.returncode == 0, stored.stderr
