@@ -74,14 +74,18 @@ async def perform(ctx: Context, call: ActionCall[ResultT], plan: PlanStep, execu
         return await audit.record(conn, principal=principal, server=runtime.server, tool=call.tool,
                                   arguments=audit_args, outcome=outcome.value, customer_id=call.customer_id, **extra)
 
+    async def append_audit(conn: psycopg.AsyncConnection, outcome: AuditOutcome, **extra: Any) -> None:
+        await audit.append(conn, principal=principal, server=runtime.server, tool=call.tool, arguments=audit_args,
+                           outcome=outcome.value, customer_id=call.customer_id, **extra)
+
     try:
         # Pipelined: BEGIN and the statements whose results nobody waits for travel with the next one that returns
-        # rows (a confirmation request is BEGIN+plan, pending row+audit row, COMMIT: three round trips, not five).
+        # rows (a confirmation request is BEGIN+plan, then pending row+audit row+COMMIT: two round trips, not five).
         async with runtime.pool.connection() as conn, conn.pipeline():
             async with conn.transaction():
                 replay = await _replay(conn, call, response_type)
                 if replay is not None:
-                    await write_audit(conn, AuditOutcome.REPLAYED, result={"audit_id": replay.audit_id})
+                    await append_audit(conn, AuditOutcome.REPLAYED, result={"audit_id": replay.audit_id})
                     return replay
                 if call.confirmation_token is None:
                     summary = await plan(conn)
@@ -95,7 +99,7 @@ async def perform(ctx: Context, call: ActionCall[ResultT], plan: PlanStep, execu
                          Jsonb(json.loads(canonical(call.bound_arguments))), summary, principal.subject,
                          principal.conversation_id, runtime.clock(), expires_at),
                     )
-                    await write_audit(conn, AuditOutcome.CONFIRMATION_REQUESTED, result={"summary": summary})
+                    await append_audit(conn, AuditOutcome.CONFIRMATION_REQUESTED, result={"summary": summary})
                     return response_type(status="confirmation_required", tool=call.tool, summary=summary,
                                          confirmation_token=token, expires_at=expires_at,
                                          arguments=call.bound_arguments)
@@ -105,7 +109,7 @@ async def perform(ctx: Context, call: ActionCall[ResultT], plan: PlanStep, execu
                     # A concurrent or repeated submit of the same confirmed call: the first one won.
                     replay = await _replay(conn, call, response_type)
                     if replay is not None:
-                        await write_audit(conn, AuditOutcome.REPLAYED, result={"audit_id": replay.audit_id})
+                        await append_audit(conn, AuditOutcome.REPLAYED, result={"audit_id": replay.audit_id})
                         return replay
                     raise ToolFailure(ErrorCode.CONFIRMATION_USED, "this confirmation was already used; the action "
                                       "was done once. Call without a token to ask the customer again if they want "

@@ -123,12 +123,33 @@ async def record(
     error_code: str | None = None,
     result: dict[str, Any] | None = None,
 ) -> int:
-    """Insert one audit row on `conn` (inside the caller's transaction when there is one)."""
-    cur = await conn.execute(_INSERT, (
-        principal.subject, principal.scope, server, _tool_name(tool), _bigint(customer_id), principal.conversation_id,
-        Jsonb(bounded_arguments(arguments)), outcome, error_code,
-        Jsonb(bounded_result(result)) if result is not None else None,
-    ))
+    """Insert one audit row on `conn` (inside the caller's transaction when there is one); returns its id."""
+    cur = await conn.execute(_INSERT, _values(principal, server, tool, arguments, outcome, customer_id, error_code,
+                                              result))
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def append(
+    conn: psycopg.AsyncConnection,
+    *,
+    principal: Principal,
+    server: str,
+    tool: str,
+    arguments: dict[str, Any],
+    outcome: str,
+    customer_id: int | None = None,
+    error_code: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> None:
+    """`record` without reading the id back: in the caller's pipeline the row travels with what follows (its COMMIT),
+    not in a round trip of its own."""
+    await conn.execute(_INSERT, _values(principal, server, tool, arguments, outcome, customer_id, error_code, result))
+
+
+def _values(principal: Principal, server: str, tool: str, arguments: dict[str, Any], outcome: str,
+            customer_id: int | None, error_code: str | None, result: dict[str, Any] | None) -> tuple[Any, ...]:
+    return (principal.subject, principal.scope, server, _tool_name(tool), _bigint(customer_id),
+            principal.conversation_id, Jsonb(bounded_arguments(arguments)), outcome, error_code,
+            Jsonb(bounded_result(result)) if result is not None else None)
