@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -111,45 +111,34 @@ def _bigint(value: int | None) -> int | None:
     return value if value is not None and -(2**63) <= value < 2**63 else None
 
 
-async def record(
-    conn: psycopg.AsyncConnection,
-    *,
-    principal: Principal,
-    server: str,
-    tool: str,
-    arguments: dict[str, Any],
-    outcome: str,
-    customer_id: int | None = None,
-    error_code: str | None = None,
-    result: dict[str, Any] | None = None,
-) -> int:
+class AuditFields(TypedDict):
+    principal: Principal
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    outcome: str
+    customer_id: NotRequired[int | None]
+    error_code: NotRequired[str | None]
+    result: NotRequired[dict[str, Any] | None]
+
+
+async def record(conn: psycopg.AsyncConnection, **fields: Unpack[AuditFields]) -> int:
     """Insert one audit row on `conn` (inside the caller's transaction when there is one); returns its id."""
-    cur = await conn.execute(_INSERT, _values(principal, server, tool, arguments, outcome, customer_id, error_code,
-                                              result))
+    cur = await conn.execute(_INSERT, _values(fields))
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])
 
 
-async def append(
-    conn: psycopg.AsyncConnection,
-    *,
-    principal: Principal,
-    server: str,
-    tool: str,
-    arguments: dict[str, Any],
-    outcome: str,
-    customer_id: int | None = None,
-    error_code: str | None = None,
-    result: dict[str, Any] | None = None,
-) -> None:
+async def append(conn: psycopg.AsyncConnection, **fields: Unpack[AuditFields]) -> None:
     """`record` without reading the id back: in the caller's pipeline the row travels with what follows (its COMMIT),
     not in a round trip of its own."""
-    await conn.execute(_INSERT, _values(principal, server, tool, arguments, outcome, customer_id, error_code, result))
+    await conn.execute(_INSERT, _values(fields))
 
 
-def _values(principal: Principal, server: str, tool: str, arguments: dict[str, Any], outcome: str,
-            customer_id: int | None, error_code: str | None, result: dict[str, Any] | None) -> tuple[Any, ...]:
-    return (principal.subject, principal.scope, server, _tool_name(tool), _bigint(customer_id),
-            principal.conversation_id, Jsonb(bounded_arguments(arguments)), outcome, error_code,
+def _values(fields: AuditFields) -> tuple[Any, ...]:
+    principal, result = fields["principal"], fields.get("result")
+    return (principal.subject, principal.scope, fields["server"], _tool_name(fields["tool"]),
+            _bigint(fields.get("customer_id")), principal.conversation_id,
+            Jsonb(bounded_arguments(fields["arguments"])), fields["outcome"], fields.get("error_code"),
             Jsonb(bounded_result(result)) if result is not None else None)
