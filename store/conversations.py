@@ -21,8 +21,9 @@ class ConversationRow:
 
 
 @dataclass(frozen=True)
-class PendingActionRow:
-    id: int
+class PendingAction:
+    """An action waiting for the customer's yes: what the server will be asked to do, and its sealed token."""
+
     customer_id: int
     category: str
     server: str
@@ -31,6 +32,11 @@ class PendingActionRow:
     summary: str
     sealed_token: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingActionRow(PendingAction):
+    id: int
     asked_in: int | None = None  # the customer message the question answered (None: asked before migration 0027)
 
     @property
@@ -40,19 +46,11 @@ class PendingActionRow:
 
 
 @dataclass(frozen=True)
-class NewPendingAction:
+class NewPendingAction(PendingAction):
     """A question for the customer, stored with the turn that asks it."""
 
     conversation_id: int
     asked_in: int  # the incoming message's row id; its buttons carry it
-    customer_id: int
-    category: str
-    server: str
-    tool: str
-    arguments: dict[str, Any]
-    summary: str
-    sealed_token: str
-    expires_at: datetime
 
 
 async def lock_conversation(conn: psycopg.AsyncConnection, external_id: str) -> None:
