@@ -333,8 +333,14 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         tickets := ARRAY(SELECT DISTINCT ticket_id FROM old_rows WHERE task_type = 'handoff');
     ELSE
-        tickets := ARRAY(SELECT ticket_id FROM old_rows WHERE task_type = 'handoff'
-                         UNION SELECT ticket_id FROM new_rows WHERE task_type = 'handoff');
+        -- Only what the latest hand-off depends on (ticket, type, time): a task's status or result changing costs
+        -- nothing, and takes no lock on its ticket (which would order it against ticket writers and deadlock).
+        tickets := ARRAY(
+            SELECT ticket_id FROM (SELECT ticket_id, task_type, created_at FROM old_rows WHERE task_type = 'handoff'
+                                   EXCEPT ALL SELECT ticket_id, task_type, created_at FROM new_rows) AS gone
+            UNION
+            SELECT ticket_id FROM (SELECT ticket_id, task_type, created_at FROM new_rows WHERE task_type = 'handoff'
+                                   EXCEPT ALL SELECT ticket_id, task_type, created_at FROM old_rows) AS came);
     END IF;
     IF cardinality(tickets) > 0 THEN  -- most tasks are no hand-off: nothing to do
         PERFORM support_handoffs_refresh(tickets);

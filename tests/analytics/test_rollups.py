@@ -222,6 +222,31 @@ async def test_saved_queries_give_the_raw_numbers_before_and_after_changes(db: p
     assert await _rollup_rows(db) == kept
 
 
+async def test_a_hand_off_task_s_progress_does_not_wait_for_its_ticket(db: psycopg.AsyncConnection,
+                                                                       db_url: str) -> None:
+    """Only a hand-off's ticket, type or time moves the ticket figures: a status change of the task touches none of
+    them and takes no lock on its ticket, so it cannot deadlock against a transaction changing the ticket."""
+    row = await (await db.execute("SELECT id, ticket_id FROM ai_agent_tasks WHERE task_type = 'handoff' "
+                                  "ORDER BY id LIMIT 1")).fetchone()
+    assert row is not None
+    task, ticket = row
+    ticket_figures = ("support_metric_rollup", "support_duration_rollup", "support_customer_rollup",
+                      "support_ticket_handoffs")
+
+    async def figures() -> list:
+        return [await (await db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3")).fetchall()
+                for table in ticket_figures]
+
+    kept = await figures()
+    async with await psycopg.AsyncConnection.connect(db_url) as other:
+        await other.execute("UPDATE support_threads_data SET status = status WHERE id = %s", (ticket,))  # row locked
+        await db.execute("SET lock_timeout = '2s'")
+        await db.execute("UPDATE ai_agent_tasks SET status = 'cancelled', error = NULL, "
+                         "finished_at = coalesce(finished_at, created_at) WHERE id = %s", (task,))
+        await other.rollback()
+    assert await figures() == kept
+
+
 @pytest.mark.parametrize("zone", ["Asia/Jerusalem", "Asia/Kolkata", "America/New_York"])
 async def test_days_are_the_session_time_zone_s_as_in_the_raw_query(db: psycopg.AsyncConnection, zone: str) -> None:
     await db.execute(f"SET TimeZone = '{zone}'")

@@ -8,7 +8,9 @@ import base64
 import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -87,7 +89,8 @@ async def chromium_page(binary: str) -> AsyncIterator[Page]:
         process = await asyncio.create_subprocess_exec(
             binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", f"--user-data-dir={profile}",
-            "--window-size=900,1000", "about:blank", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            "--window-size=900,1000", "about:blank", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             for _ in range(300):
@@ -101,5 +104,7 @@ async def chromium_page(binary: str) -> AsyncIterator[Page]:
             async with websockets.connect(url, max_size=None) as socket:
                 yield Page(socket)
         finally:
-            process.kill()
+            # The whole group: a renderer outliving the browser kept writing into the profile while it was removed.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
