@@ -29,6 +29,7 @@ from orchestrator.connections import McpConnections
 from orchestrator.costs import PriceTable, TurnRecord, current_turn, load_prices, recording
 from orchestrator.gate import GateInput, decide
 from orchestrator.guardrails import PASS, Guard, ReplyFacts, Verdict
+from orchestrator.learning import Lesson
 from orchestrator.memory import MIN_TEXT_FOR_LANGUAGE, CustomerMemory, TurnFacts, recall, remember_turn
 from orchestrator.replies import say
 from orchestrator.router import Router
@@ -39,6 +40,7 @@ from schemas.routing import RouterOutput
 from schemas.services import McpServer
 from schemas.turns import ActionTaken, Button, Decision, TurnRequest, TurnResponse
 from store import conversations as store
+from store import customer_memory as memory_store
 from store import learnings as learnings_store
 from telemetry import describe
 
@@ -324,8 +326,7 @@ class Pipeline:
         config = self.categories[category]
         memory = state.setdefault("memory", {}).setdefault(category.value, {})
         token = self._token_for(category, customer_id, request.conversation_id)
-        customer_memory = await scope.customer_memory(conn, customer_id)
-        lessons = await learning.relevant(conn, category, text, language)
+        customer_memory, lessons = await self._context(conn, scope, customer_id, category, text, language)
         record = current_turn()
         spent_before = record.cost(self.prices) if record else 0.0
         try:
@@ -355,6 +356,19 @@ class Pipeline:
             reply.buttons = [Button(title=say("yes", language), value=f"confirm:{scope.message_id}"),
                              Button(title=say("no", language), value=f"decline:{scope.message_id}")]
         return reply
+
+    @staticmethod
+    async def _context(conn: psycopg.AsyncConnection, scope: TurnScope, customer_id: int | None, category: Category,
+                       text: str, language: str) -> tuple[CustomerMemory, list[Lesson]]:
+        """The customer's memory (read once a turn) and the category's lessons for this text, in one round trip."""
+        async with conn.pipeline():
+            remembered = (await memory_store.ask_recall(conn, customer_id)
+                          if customer_id is not None and scope.memory is None else None)
+            lessons = await learnings_store.ask_relevant(conn, category.value, text, language)
+            if remembered is not None:
+                scope.memory = CustomerMemory(await memory_store.recalled(remembered))
+            return (await scope.customer_memory(conn, customer_id),
+                    learning.lessons_of(await learnings_store.relevant_rows(lessons)))
 
     def _question(self, conversation_id: int, message_id: int, customer_id: int, proposal: Proposal,
                   conversation: str) -> store.NewPendingAction:

@@ -29,9 +29,20 @@ _COLUMNS = "id, kind, key, category, content, data, created_at, updated_at, sour
 
 
 async def recall(conn: psycopg.AsyncConnection, customer_id: int, limit: int = 50) -> list[MemoryRow]:
+    return await recalled(await ask_recall(conn, customer_id, limit))
+
+
+async def ask_recall(conn: psycopg.AsyncConnection, customer_id: int, limit: int = 50
+                     ) -> psycopg.AsyncCursor[dict[str, Any]]:
+    """`recall` in two steps: the query goes out now, `recalled` reads it. In a pipeline, queries asked before any is
+    read share one round trip."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(f"SELECT {_COLUMNS} FROM customer_memories WHERE customer_id = %s "
                       "ORDER BY updated_at DESC, id DESC LIMIT %s", (customer_id, limit))
+    return cur
+
+
+async def recalled(cur: psycopg.AsyncCursor[dict[str, Any]]) -> list[MemoryRow]:
     return [MemoryRow(**row) for row in await cur.fetchall()]
 
 

@@ -111,12 +111,23 @@ async def insert(conn: psycopg.AsyncConnection, *, category: str, language: str,
 async def relevant(conn: psycopg.AsyncConnection, category: str, text: str, language: str, k: int = 3
                    ) -> list[LearningRow]:
     """Approved lessons of the category, the customer's language first, then the closest in words, then the newest."""
+    return await relevant_rows(await ask_relevant(conn, category, text, language, k))
+
+
+async def ask_relevant(conn: psycopg.AsyncConnection, category: str, text: str, language: str, k: int = 3
+                       ) -> psycopg.AsyncCursor[dict[str, Any]]:
+    """`relevant` in two steps: the query goes out now, `relevant_rows` reads it (one round trip with others asked
+    in the same pipeline)."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         f"SELECT {_COLUMNS} FROM category_learnings WHERE category = %(category)s AND status = 'approved' "
         "ORDER BY (language = %(language)s) DESC, "
         "ts_rank(search, plainto_tsquery('simple', %(text)s)) DESC, created_at DESC LIMIT %(k)s",
         {"category": category, "language": language, "text": text[:1000], "k": k})
+    return cur
+
+
+async def relevant_rows(cur: psycopg.AsyncCursor[dict[str, Any]]) -> list[LearningRow]:
     return [LearningRow(**row) for row in await cur.fetchall()]
 
 
