@@ -200,12 +200,11 @@ def with_overrides(base: Categories, overrides: Mapping[str, Mapping[str, Any]])
     return Categories.model_validate(data)
 
 
-
-
 def with_stored_overrides(rows: Iterable[Any], replacing: Mapping[str, Mapping[str, Any]] | None = None) -> Categories:
     """The file with staff's stored overrides applied (rows with `category` and `settings`, as
     `store.category_overrides.overrides` gives them); `replacing` stands in for a category's stored one."""
     return with_overrides(load_categories(), {**{row.category: row.settings for row in rows}, **(replacing or {})})
+
 
 def _narrowed(where: str, allowed: dict[str, list[str]], kept: object) -> dict[str, list[str]]:
     if not isinstance(kept, Mapping):

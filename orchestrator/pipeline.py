@@ -106,6 +106,18 @@ class TurnScope:
             self.memory = await recall(conn, customer_id)
         return self.memory
 
+    async def context(self, conn: psycopg.AsyncConnection, customer_id: int | None, category: Category, text: str,
+                      language: str) -> tuple[CustomerMemory, list[Lesson]]:
+        """The customer's memory (read once a turn) and the category's lessons for this text, in one round trip."""
+        async with conn.pipeline():
+            remembered = (await memory_store.ask_recall(conn, customer_id)
+                          if customer_id is not None and self.memory is None else None)
+            lessons = await learnings_store.ask_relevant(conn, category.value, text, language)
+            if remembered is not None:
+                self.memory = CustomerMemory(await memory_store.recalled(remembered))
+            return (await self.customer_memory(conn, customer_id),
+                    learning.lessons_of(await learnings_store.relevant_rows(lessons)))
+
 
 @dataclass
 class Pipeline:
@@ -326,7 +338,7 @@ class Pipeline:
         config = self.categories[category]
         memory = state.setdefault("memory", {}).setdefault(category.value, {})
         token = self._token_for(category, customer_id, request.conversation_id)
-        customer_memory, lessons = await self._context(conn, scope, customer_id, category, text, language)
+        customer_memory, lessons = await scope.context(conn, customer_id, category, text, language)
         record = current_turn()
         spent_before = record.cost(self.prices) if record else 0.0
         try:
@@ -356,19 +368,6 @@ class Pipeline:
             reply.buttons = [Button(title=say("yes", language), value=f"confirm:{scope.message_id}"),
                              Button(title=say("no", language), value=f"decline:{scope.message_id}")]
         return reply
-
-    @staticmethod
-    async def _context(conn: psycopg.AsyncConnection, scope: TurnScope, customer_id: int | None, category: Category,
-                       text: str, language: str) -> tuple[CustomerMemory, list[Lesson]]:
-        """The customer's memory (read once a turn) and the category's lessons for this text, in one round trip."""
-        async with conn.pipeline():
-            remembered = (await memory_store.ask_recall(conn, customer_id)
-                          if customer_id is not None and scope.memory is None else None)
-            lessons = await learnings_store.ask_relevant(conn, category.value, text, language)
-            if remembered is not None:
-                scope.memory = CustomerMemory(await memory_store.recalled(remembered))
-            return (await scope.customer_memory(conn, customer_id),
-                    learning.lessons_of(await learnings_store.relevant_rows(lessons)))
 
     def _question(self, conversation_id: int, message_id: int, customer_id: int, proposal: Proposal,
                   conversation: str) -> store.NewPendingAction:
