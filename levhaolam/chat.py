@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from schemas.turns import Button, Decision, TurnRequest, TurnResponse
@@ -59,7 +60,13 @@ async def converse(turn: Turn, console: Console, email: str | None = None) -> No
             return
         if line.strip() in ("/quit", "/exit"):
             return
-        request = request_for(line, buttons, conversation, email)
+        try:
+            request = request_for(line, buttons, conversation, email)
+        except ValidationError as exc:  # e.g. `/photo ftp://...`: said in one line, and the chat goes on
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "message"
+            console.print(f"[red]not sent:[/] {field}: {first['msg']}", highlight=False)
+            continue
         if request is None:
             continue
         response = await turn(request)

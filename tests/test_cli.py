@@ -238,3 +238,35 @@ def test_serve_stops_the_embedded_postgres_when_terminated(tmp_path: Path) -> No
         if leaked:  # stop it anyway: tests leave nothing running, even when they fail
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
     assert not leaked, "the embedded PostgreSQL was still running"
+
+
+async def test_chat_answers_a_bad_photo_url_in_one_line_and_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from levhaolam.chat import converse
+    from schemas.categories import Category
+    from schemas.turns import Decision, TurnRequest, TurnResponse
+
+    lines = iter(["/photo ftp://example.com/x.jpg", "hello"])
+
+    def typed(_prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", typed)
+    sent: list[TurnRequest] = []
+
+    async def turn(request: TurnRequest) -> TurnResponse:
+        sent.append(request)
+        return TurnResponse(reply="hi", decision=Decision.AUTO_SEND, category=Category.GENERAL_QUESTION,
+                            trace_id="t")
+
+    out = StringIO()
+    await converse(turn, Console(file=out, width=200))
+    shown = out.getvalue()
+    assert "not sent: attachments.0.url: URL scheme should be 'http' or 'https'" in shown
+    assert "Traceback" not in shown and [r.text for r in sent] == ["hello"]
