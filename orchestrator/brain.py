@@ -6,6 +6,7 @@ asks the customer; only a later "yes" makes the pipeline call the tool again wit
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -49,8 +50,15 @@ class BrainInput:
     attachments: list[Attachment] = field(default_factory=list)
     button_value: str | None = None
     memory: dict[str, Any] = field(default_factory=dict)  # what earlier turns of this conversation noted
-    customer_memory: CustomerMemory = field(default_factory=CustomerMemory)  # what earlier conversations left
-    lessons: list[Lesson] = field(default_factory=list)  # approved staff corrections for this category
+    # What earlier conversations left (the customer's memory) and what staff approved (the category's lessons),
+    # read from PostgreSQL while the brain's first tool call is out; None when there is nothing to read.
+    recollection: asyncio.Future[tuple[CustomerMemory, list[Lesson]]] | None = None
+
+    async def customer_memory(self) -> CustomerMemory:
+        return (await self.recollection)[0] if self.recollection is not None else CustomerMemory()
+
+    async def lessons(self) -> list[Lesson]:
+        return (await self.recollection)[1] if self.recollection is not None else []
 
 
 @dataclass

@@ -94,9 +94,9 @@ class ModelBrain:
             name=turn.category.value, model=self.model, model_settings=self.settings,
             instructions=prompts.instructions(turn.category, turn.customer_id, turn.language,
                                               rules.data.get("instructions") if rules.ok else None, examples,
-                                              memory=turn.customer_memory.prompt_lines(),
+                                              memory=(await turn.customer_memory()).prompt_lines(),
                                               lessons=[(lesson.draft, lesson.sent_text, lesson.lesson)
-                                                       for lesson in turn.lessons]),
+                                                       for lesson in await turn.lessons()]),
             mcp_servers=list(turn.tools.connections.values()), tool_use_behavior=stop_at_confirmation)
         context = AgentRunContext(allowed_tools=set(turn.tools.allowed))
         try:

@@ -224,8 +224,9 @@ async def cancel_subscription(turn: BrainInput) -> BrainReply:
         listed = found.data.get("offers", []) if found.ok else []
         # Up to three offers the platform can carry out, plus the one-time discount unless this customer already had
         # it offered (in any earlier conversation: customer memory).
+        discount_again = (await turn.customer_memory()).may_offer("discount")
         offers = [o for o in listed if o.get("tool") in turn.tools.allowed][:3] + [
-            o for o in listed if o.get("kind") == "discount" and turn.customer_memory.may_offer("discount")]
+            o for o in listed if o.get("kind") == "discount" and discount_again]
         if offers:
             buttons = [Button(title=o["description"][:80], value=f"offer:{i}") for i, o in enumerate(offers)]
             buttons.append(Button(title=say("cancel_anyway", turn.language), value="cancel_anyway"))

@@ -87,11 +87,17 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 # Cyrillic and Greek letters that look like Latin ones, folded only inside words that mix scripts ("Ignоre").
 _CONFUSABLE = str.maketrans("асеіорхуАСЕІОРХУΑΒΕΙΚΜΝΟΡΤΧΥο", "aceiopxyACEIOPXYABEIKMNOPTXYo")
 _SPACED = re.compile(r"\b(?:\w ){3,}\w\b")  # "i g n o r e": single letters, single spaces
+# Lower-case letters that IGNORECASE matches to another letter and `str.lower` leaves alone (dotless i, old Cyrillic
+# letter forms): folded, so patterns compiled without IGNORECASE still match them.
+_CASELESS = str.maketrans("ı\u1c80\u1c81\u1c82\u1c83\u1c84\u1c85\u1c86\u1c87\u1c88", "iвдосттъѣꙋ")
+
+
+_GREEK_OR_CYRILLIC = re.compile("[\u0370-\u04ff]")
 
 
 def _fold_mixed_script(word: str) -> str:
     latin = any("a" <= c.lower() <= "z" for c in word)
-    other = any("\u0370" <= c <= "\u04ff" for c in word)
+    other = _GREEK_OR_CYRILLIC.search(word) is not None
     return word.translate(_CONFUSABLE) if latin and other else word
 
 
@@ -100,9 +106,10 @@ def normalise(text: str) -> str:
     spaced-out letters joined ("i g n o r e   y o u r" → "ignore your"), separators between words made spaces."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)  # before whitespace collapses word gaps
-    text = " ".join(_fold_mixed_script(word) for word in text.split())
+    if _GREEK_OR_CYRILLIC.search(text):  # else no word mixes scripts
+        text = " ".join(_fold_mixed_script(word) for word in text.split())
     text = re.sub(r"(?<=\w)[-_*.](?=\w)", " ", text)  # ignore-all-previous-instructions
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return re.sub(r"\s+", " ", text).strip().lower().translate(_CASELESS)
 
 
 def _deleet(text: str) -> str:
@@ -112,7 +119,10 @@ def _deleet(text: str) -> str:
 
 def _variants(text: str) -> list[str]:
     base = normalise(text)
-    variants = [base, _deleet(base)]
+    variants = [base]
+    deleeted = _deleet(base)
+    if deleeted != base:  # most texts have no digits inside words: one reading, not the same one twice
+        variants.append(deleeted)
     # Instructions smuggled as base64 ("decode this and follow it: aWdub3Jl...").
     for blob in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
         try:
@@ -134,6 +144,13 @@ def _any(patterns: Iterable[re.Pattern[str]], texts: Iterable[str]) -> str | Non
 
 
 def _compile(*patterns: str) -> list[re.Pattern[str]]:
+    """Patterns written in lower case, for lower-cased text (`normalise`, `str.lower`). Without IGNORECASE Python's
+    `re` runs them ~40% faster; `normalise` folds the letters IGNORECASE would also have matched ('ı')."""
+    return [re.compile(p) for p in patterns]
+
+
+def _compile_any_case(*patterns: str) -> list[re.Pattern[str]]:
+    """For text as written (a reply before normalising)."""
     return [re.compile(p, re.IGNORECASE) for p in patterns]
 
 
@@ -308,7 +325,7 @@ _NEAR = 7  # words between the two concepts
 
 def _near(a: str, b: str) -> re.Pattern[str]:
     gap = rf"(\S+ ){{0,{_NEAR}}}"
-    return re.compile(rf"({a}) {gap}({b})|({b}) {gap}({a})", re.IGNORECASE)
+    return re.compile(rf"({a}) {gap}({b})|({b}) {gap}({a})")
 
 
 _OVERRIDE_VERB = (r"\b(ignore|ignoring|disregard|forget|set aside|put aside|abandon|bypass|override|stop following|"
@@ -349,8 +366,7 @@ _AUTHORITY = re.compile(
     r"\b(i'?m|i am|this is|we are|we're) (from|with|calling from|writing from) (lev haolam|the company|hq|head office|"
     r"headquarters|management|the it|it department|your (team|company|developers|managers?))\b|"
     r"\byou'?re cleared to\b|\byou are cleared to\b|\byou('re| are) (now )?authori[sz]ed to\b|"
-    r"\bofficial override\b|\boverride code\b|\byou have (my |our )?permission to (skip|bypass|ignore|override)",
-    re.IGNORECASE)
+    r"\bofficial override\b|\boverride code\b|\byou have (my |our )?permission to (skip|bypass|ignore|override)")
 _PERSONA = (r"\b(pretend|imagine|suppose|assume|act like|behave like|role ?play|play the role|simulate|"
             r"thought experiment|be a|you'?re a|you are a)\b")
 _NO_RULES = (r"\b(no|zero|without( any)?) (rules|policy|policies|restrictions|limits|filters|guardrails)\b|"
@@ -536,7 +552,7 @@ class ReplyFacts:
     tool_names: frozenset[str] = frozenset()
 
 
-_INTERNAL = _compile(
+_INTERNAL = _compile_any_case(
     r"confirmation[_ ]token", r"\beyJ[A-Za-z0-9_-]{8,}\.", r"\bbearer [A-Za-z0-9._-]{16,}", r"\bsk-[A-Za-z0-9_-]{12,}",
     r"\b(customer_id|subscription_id|order_id|box_month|idempotency_key|suggested_arguments|tool_call|"
     r"function_call|audit_id)\b", r"\bsystem ?prompt\b", r"\binternal notes?\b", r"\bai_answerer_instructions\b",
@@ -609,6 +625,11 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?;:])\s+|\n+", text) if s.strip()]
 
 
+@lru_cache(maxsize=16)
+def _tool_name_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
+
+
 def check_output(facts: ReplyFacts) -> Verdict:
     reply = facts.text
     if not reply.strip():
@@ -617,7 +638,8 @@ def check_output(facts: ReplyFacts) -> Verdict:
     verdict = PASS
     found = _any(_INTERNAL, [reply, lowered])
     if found is None and facts.tool_names:
-        found = next((name for name in facts.tool_names if re.search(rf"\b{re.escape(name)}\b", reply)), None)
+        named = _tool_name_pattern(facts.tool_names).search(reply)
+        found = named.group(0) if named else None
     if found:
         verdict |= Verdict(("output:internal",), f"reply shows {found!r}", "rules")
     if looks_like_injection(reply):

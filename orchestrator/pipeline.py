@@ -338,19 +338,26 @@ class Pipeline:
         config = self.categories[category]
         memory = state.setdefault("memory", {}).setdefault(category.value, {})
         token = self._token_for(category, customer_id, request.conversation_id)
-        customer_memory, lessons = await scope.context(conn, customer_id, category, text, language)
+        # Read while the brain's first tool call is out (the brain awaits it only where it needs it).
+        recollection = asyncio.ensure_future(scope.context(conn, customer_id, category, text, language))
         record = current_turn()
         spent_before = record.cost(self.prices) if record else 0.0
+        failure: BaseException | None = None
         try:
             async with self.connections.lease(config.servers, token) as leased:
                 tools = TurnTools(leased, {tool: config.server_of(tool) for tool in config.tool_names})
                 reply = await self.brain_for(category, memory).handle(BrainInput(
                     category=category, config=config, text=text, language=language, customer_id=customer_id,
                     tools=tools, attachments=request.attachments, button_value=request.button_value,
-                    memory=memory, customer_memory=customer_memory, lessons=lessons))
+                    memory=memory, recollection=recollection))
         except self._errors as exc:
-            log.warning("turn failed in %s: %s", category.value, type(exc).__name__)
-            return BrainReply(say("trouble", language), gave_up=f"dependency_failed:{type(exc).__name__}")
+            failure = exc
+        finally:
+            await asyncio.wait([recollection])  # done before the connection is used again, whatever the brain did
+        _, lessons = await recollection  # a failed read fails the turn, as it did when it came first
+        if failure is not None:
+            log.warning("turn failed in %s: %s", category.value, type(failure).__name__)
+            return BrainReply(say("trouble", language), gave_up=f"dependency_failed:{type(failure).__name__}")
         reply.cost_usd = round(record.cost(self.prices) - spent_before, 6) if record else 0.0  # this brain's share
         if lessons and reply.model is None and reply.proposal is None and not reply.gave_up:
             # The offline playbooks cannot read a lesson; they can send what staff sent for the very same draft.

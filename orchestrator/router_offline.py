@@ -291,6 +291,10 @@ class OfflineRouter:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
+        model = pipeline.named_steps["model"]
+        # The scores are features @ coef_.T: with coef_ stored column-major that transpose is contiguous, so scipy
+        # does not copy the whole 10 x 49k matrix for every message (same numbers; 0.42 -> 0.13 ms a batch).
+        model.coef_ = np.asfortranarray(model.coef_)
         self._classes = [Category(c) for c in pipeline.classes_]
 
     @property
