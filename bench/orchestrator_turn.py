@@ -8,7 +8,8 @@ then runs first turns of new conversations: "please pause my subscription for 2 
 e-mail the contact carries: it routes, identifies (identify_customer), reads (list_subscriptions) and proposes
 (pause_subscription, its confirmation phase), persisting the conversation, turn and pending action. Reports:
 - the offline router alone (target < 10 ms);
-- a whole turn on pooled connections (target < 25 ms);
+- a whole turn on pooled connections (target < 25 ms), and beside it a loopback round trip to PostgreSQL timed after
+  each turn: how fast the host was during the run (on this VM 0.05 ms when quiet, 2-3x that in its slow spells);
 - a whole turn that reconnects to its servers every time, and the ratio of the two (why connections are pooled);
 - 8 concurrent conversations with one connection per server versus the default pool, as a throughput ratio.
 """
@@ -131,7 +132,15 @@ async def run(turns: int, json_path: Path | None = None, scale: int = 1) -> None
                 started = time.perf_counter()
                 await asyncio.gather(*(_turn(pipeline, email) for email in batch))
                 throughput[label] = 8 / (time.perf_counter() - started)
-            pooled_ms = [await _turn(pooled, emails.pop()) for _ in range(turns)]
+            # How fast the host is right now (this VM's speed drifts): a loopback round trip to PostgreSQL after each
+            # turn, reported beside the turn's figure.
+            pooled_ms, round_trip_ms = [], []
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as probe:
+                for _ in range(turns):
+                    pooled_ms.append(await _turn(pooled, emails.pop()))
+                    started = time.perf_counter()
+                    await probe.execute("SELECT 1")
+                    round_trip_ms.append((time.perf_counter() - started) * 1000)
             reconnect_ms = []
             for _ in range(turns):
                 await pooled.connections.close()  # the next lease connects again, as a per-turn client would
@@ -142,6 +151,8 @@ async def run(turns: int, json_path: Path | None = None, scale: int = 1) -> None
                   f"{percentile(route_ms, 95):.2f}", "< 10 ms")
     table.add_row("turn, pooled connections (3 MCP calls)", f"{statistics.median(pooled_ms):.1f}",
                   f"{percentile(pooled_ms, 95):.1f}", "< 25 ms")
+    table.add_row("host: loopback round trip to PostgreSQL", f"{statistics.median(round_trip_ms):.3f}",
+                  f"{percentile(round_trip_ms, 95):.3f}", "")
     table.add_row("turn, reconnecting every turn", f"{statistics.median(reconnect_ms):.1f}",
                   f"{percentile(reconnect_ms, 95):.1f}", "")
     console.print(table)
@@ -154,6 +165,8 @@ async def run(turns: int, json_path: Path | None = None, scale: int = 1) -> None
         Figure("orchestrator", "offline router, p50", statistics.median(route_ms), "ms", 10, scale=f"{scale}x"),
         Figure("orchestrator", "turn with 3 MCP calls, p50", statistics.median(pooled_ms), "ms", 25, scale=f"{scale}x"),
         Figure("orchestrator", "turn with 3 MCP calls, p95", percentile(pooled_ms, 95), "ms", scale=f"{scale}x"),
+        Figure("orchestrator", "host: loopback round trip to PostgreSQL, p50", statistics.median(round_trip_ms), "ms",
+               scale=f"{scale}x"),
         Figure("orchestrator", "reconnecting per turn vs pooled", ratio, "x", scale=f"{scale}x"),
         Figure("orchestrator", "8 concurrent turns: pool of 4 vs 1 connection", fast_tps / slow_tps, "x",
                lower_is_better=False, scale=f"{scale}x")])
