@@ -90,8 +90,6 @@ _SPACED = re.compile(r"\b(?:\w ){3,}\w\b")  # "i g n o r e": single letters, sin
 # Lower-case letters that IGNORECASE matches to another letter and `str.lower` leaves alone (dotless i, old Cyrillic
 # letter forms): folded, so patterns compiled without IGNORECASE still match them.
 _CASELESS = str.maketrans("ı\u1c80\u1c81\u1c82\u1c83\u1c84\u1c85\u1c86\u1c87\u1c88", "iвдосттъѣꙋ")
-
-
 _GREEK_OR_CYRILLIC = re.compile("[\u0370-\u04ff]")
 
 
