@@ -138,11 +138,6 @@ class Lesson:
     lesson: str
 
 
-async def relevant(conn: psycopg.AsyncConnection, category: Category, text: str, language: str, k: int = 3
-                   ) -> list[Lesson]:
-    return lessons_of(await store.relevant(conn, category.value, text, language, k))
-
-
 def lessons_of(rows: Sequence[LearningRow]) -> list[Lesson]:
     return [Lesson(row.draft, row.sent_text, row.lesson) for row in rows]
 

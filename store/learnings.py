@@ -108,16 +108,10 @@ async def insert(conn: psycopg.AsyncConnection, *, category: str, language: str,
     return LearningRow(**existing), False
 
 
-async def relevant(conn: psycopg.AsyncConnection, category: str, text: str, language: str, k: int = 3
-                   ) -> list[LearningRow]:
-    """Approved lessons of the category, the customer's language first, then the closest in words, then the newest."""
-    return await relevant_rows(await ask_relevant(conn, category, text, language, k))
-
-
 async def ask_relevant(conn: psycopg.AsyncConnection, category: str, text: str, language: str, k: int = 3
                        ) -> psycopg.AsyncCursor[dict[str, Any]]:
-    """`relevant` in two steps: the query goes out now, `relevant_rows` reads it (one round trip with others asked
-    in the same pipeline)."""
+    """Approved lessons of the category, the customer's language first, then the closest in words, then the newest.
+    The query goes out now and `relevant_rows` reads it: asked in a pipeline beside others, they share a round trip."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         f"SELECT {_COLUMNS} FROM category_learnings WHERE category = %(category)s AND status = 'approved' "
