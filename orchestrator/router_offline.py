@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
+import sklearn
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
@@ -313,9 +314,12 @@ class OfflineRouter:
         # feature union, output wrappers, input checks): measured 2.2 -> 1.7 ms for a message and its clauses.
         normalised = [normalise(t) for t in texts]
         union: FeatureUnion = self._pipeline.named_steps["features"]
-        features = scipy.sparse.hstack([step.transform(normalised) for _, step in union.transformer_list],
-                                       format="csr")
-        return np.asarray(self._pipeline.named_steps["model"].predict_proba(features))
+        # The fitted steps need no re-checking of their own parameters per message, and a sparse tf-idf matrix holds
+        # no NaN or infinity: skipping both checks measured 1.3 -> 1.0 ms a message.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            features = scipy.sparse.hstack([step.transform(normalised) for _, step in union.transformer_list],
+                                           format="csr")
+            return np.asarray(self._pipeline.named_steps["model"].predict_proba(features))
 
     def intents(self, text: str) -> Intents:
         parts = clauses(text)
