@@ -21,6 +21,7 @@ class GateInput:
     action_failed: bool = False
     brain_gave_up: str | None = None  # why the brain could not help (no answer, unidentified, server down)
     guard: tuple[str, ...] = ()  # what the guardrails stopped (prompt_injection, output:promise, ...)
+    identity_conflict: bool = False  # the message named another e-mail than the contact's
 
 
 def decide(facts: GateInput) -> tuple[Decision, list[str]]:
@@ -37,6 +38,7 @@ def decide(facts: GateInput) -> tuple[Decision, list[str]]:
         return Decision.ESCALATE, escalate
     draft = [reason for reason, applies in (
         ("low_confidence", facts.confidence < facts.policy.min_confidence),
+        ("email_differs_from_contact", facts.identity_conflict),
         ("category_policy:draft", facts.policy.mode is Decision.DRAFT),
     ) if applies]
     if draft:

@@ -89,6 +89,7 @@ class TurnScope:
     memory: CustomerMemory | None = None
     early_lookup: tuple[str, asyncio.Task[ToolOutcome]] | None = None
     question: store.NewPendingAction | None = None
+    identity_conflict: bool = False  # the message named another e-mail than the contact's, who was served
 
     def discard_lookup(self, unfinished: set[asyncio.Task[ToolOutcome]]) -> None:
         """A lookup the turn did not use finishes on its own (cancelling it mid-call would cost its pooled connection
@@ -166,7 +167,8 @@ class Pipeline:
                                                             request, scope, incoming.pending)
                     outcome = await self._check_reply(conn, conversation.id, outcome, request, state, customer_id,
                                                       record, scope)
-                response = self._gate(outcome, request, state, trace_id, record.cost(self.prices))
+                response = self._gate(outcome, request, state, trace_id, record.cost(self.prices),
+                                      identity_conflict=scope.identity_conflict)
                 state["failures_in_a_row"] = (state.get("failures_in_a_row", 0) + 1
                                               if outcome.reply.gave_up or outcome.action_failed else 0)
                 # One round trip: the customer's memory and the turn are stored together or not at all, then the lock
@@ -276,6 +278,16 @@ class Pipeline:
         written.cancel()
         return email, lookup
 
+    async def _lookup_contact(self, email: str, scope: TurnScope) -> ToolOutcome:
+        """The contact's e-mail: the lookup started while the router ran, or a new one."""
+        early = scope.early_lookup
+        if early is None or early[0] != email:
+            return await self._lookup(email)
+        scope.early_lookup = None
+        found = await early[1]
+        note_outcome(found)
+        return found
+
     @telemetry.traced("lookup customer")
     async def _lookup(self, email: str, on_request: Callable[[], None] | None = None) -> ToolOutcome:
         token = mint_token(self.jwt_secret, subject="orchestrator/identify", scope="identify",
@@ -302,19 +314,22 @@ class Pipeline:
     @telemetry.traced("identify", result=describe.identified)
     async def _identify(self, request: TurnRequest, routing: RouterOutput, state: dict[str, Any], text: str,
                         language: str, scope: TurnScope) -> tuple[int | None, BrainReply]:
-        email = str(routing.email) if routing.email else (request.contact.email or None)
-        if not email:
+        # The contact's own e-mail (the channel's identity) comes first: an e-mail typed in a message is only how a
+        # customer the channel does not know tells us who they are, never a way to switch to somebody else.
+        contact = str(request.contact.email) if request.contact.email else None
+        typed = str(routing.email) if routing.email else None
+        if not contact and not typed:
             state.setdefault("deferred", {"text": text, "category": routing.primary.value,
                                           "secondary": routing.secondary.value if routing.secondary else None})
             state["awaiting"] = {"category": routing.primary.value, "slot": "email"}
             return None, BrainReply(say("ask_email", language), awaiting="email")
-        early = scope.early_lookup
-        if early is not None and early[0] == email:
-            scope.early_lookup = None
-            found = await early[1]
-            note_outcome(found)
-        else:
+        email = contact or typed or ""
+        found = await self._lookup_contact(email, scope) if contact else await self._lookup(email)
+        if found.ok and not found.data.get("found") and contact and typed and not _same_address(contact, typed):
+            email = typed
             found = await self._lookup(email)
+        elif found.ok and found.data.get("found") and contact and typed and not _same_address(contact, typed):
+            scope.identity_conflict = True  # served as the contact, and a person reads it before it goes out
         if not found.ok or not found.data.get("found"):
             state.setdefault("deferred", {"text": text, "category": routing.primary.value,
                                           "secondary": routing.secondary.value if routing.secondary else None})
@@ -441,11 +456,12 @@ class Pipeline:
 
     @telemetry.traced("gate", result=describe.gate)
     def _gate(self, outcome: TurnOutcome, request: TurnRequest, state: dict[str, Any], trace_id: str,
-              cost: float = 0.0) -> TurnResponse:
+              cost: float = 0.0, *, identity_conflict: bool = False) -> TurnResponse:
         text = request.text or ""
         decision, reasons = decide(GateInput(
             policy=self.categories[outcome.category].gate, confidence=outcome.routing.confidence,
             urgency=outcome.routing.urgency, asked_for_human=lexicon.asks_for_human(text),
+            identity_conflict=identity_conflict,
             failures_in_a_row=state.get("failures_in_a_row", 0) + (1 if outcome.reply.gave_up else 0),
             action_failed=outcome.action_failed, brain_gave_up=outcome.reply.gave_up,
             guard=outcome.guard.reasons))
@@ -528,6 +544,10 @@ def _body_of(request: TurnRequest) -> str:
     if request.button_value:
         return f"[button] {request.button_value}"
     return "[attachments] " + " ".join(str(a.url) for a in request.attachments)
+
+
+def _same_address(first: str, second: str) -> bool:
+    return first.strip().casefold() == second.strip().casefold()
 
 
 def _known_routing(category: Category, language: str, routed: RouterOutput | None = None) -> RouterOutput:

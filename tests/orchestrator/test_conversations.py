@@ -118,14 +118,26 @@ async def test_identification_asks_again_for_an_unknown_email_then_does_the_firs
     assert proposed.category == "skip_month" and "Skip the" in proposed.reply and proposed.buttons
 
 
-async def test_the_email_in_the_message_wins_over_the_contacts(platform: Platform) -> None:
-    # The contact's e-mail is looked up early, while the router runs; the address the customer wrote decides.
+async def test_an_email_in_the_message_cannot_switch_to_another_customer(platform: Platform) -> None:
+    # The contact's e-mail is the channel's identity: typing somebody else's address must not reach their account.
     written, contact = await platform.customer(0), await platform.customer(1)
     proposed = await platform.send("c-two-mails", f"please pause my subscription for 1 month, it is {written['email']}",
                                    email=contact["email"])
-    assert proposed.buttons and f"#{written['subscription']}" in proposed.reply
+    assert f"#{contact['subscription']}" in proposed.reply and f"#{written['subscription']}" not in proposed.reply
+    assert proposed.decision == "draft" and "email_differs_from_contact" in proposed.reasons
     bound = await (await platform.db.execute(
         "SELECT customer_id FROM conversations WHERE external_id = 'c-two-mails'")).fetchone()
+    assert bound == (contact["id"],)
+
+
+async def test_the_email_in_the_message_identifies_when_the_contacts_finds_nobody(platform: Platform) -> None:
+    written = await platform.customer(0)
+    proposed = await platform.send("c-new-mail", f"please pause my subscription for 1 month, it is {written['email']}",
+                                   email="someone-else@example.org")
+    assert f"#{written['subscription']}" in proposed.reply and proposed.buttons
+    assert "email_differs_from_contact" not in proposed.reasons
+    bound = await (await platform.db.execute(
+        "SELECT customer_id FROM conversations WHERE external_id = 'c-new-mail'")).fetchone()
     assert bound == (written["id"],)
 
 

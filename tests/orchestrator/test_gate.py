@@ -24,6 +24,7 @@ ESCALATE = GatePolicy(mode=Decision.ESCALATE, min_confidence=0.0)
     (GateInput(AUTO, 0.9, Urgency.HIGH), Decision.AUTO_SEND, ["category_policy:auto_send"]),
     (GateInput(AUTO, 0.9, Urgency.MEDIUM, asked_for_human=True), Decision.ESCALATE, ["customer_asked_for_human"]),
     (GateInput(AUTO, 0.9, Urgency.MEDIUM, failures_in_a_row=1), Decision.AUTO_SEND, ["category_policy:auto_send"]),
+    (GateInput(AUTO, 0.9, Urgency.MEDIUM, identity_conflict=True), Decision.DRAFT, ["email_differs_from_contact"]),
     (GateInput(AUTO, 0.9, Urgency.MEDIUM, failures_in_a_row=2), Decision.ESCALATE, ["repeated_failure"]),
     (GateInput(AUTO, 0.9, Urgency.MEDIUM, action_failed=True), Decision.ESCALATE, ["action_failed"]),
     (GateInput(AUTO, 0.9, Urgency.MEDIUM, brain_gave_up="no_answer_in_knowledge"), Decision.ESCALATE,
