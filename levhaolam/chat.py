@@ -22,13 +22,16 @@ Turn = Callable[[TurnRequest], Awaitable[TurnResponse]]
 
 
 def request_for(line: str, buttons: list[Button], conversation: str, email: str | None) -> TurnRequest | None:
-    """The customer's input as a turn: a number picks a button, `/photo URL` attaches a photo."""
+    """The customer's input as a turn: a listed number picks a button, `/photo URL` attaches a photo, anything else
+    is text."""
     text = line.strip()
     message_id = uuid.uuid4().hex[:16]
     contact = {"email": email}
     if text.isdigit() and 1 <= int(text) <= len(buttons):
+        # Only the value, as the bridge sends a pressed button: a title as text would be routed by its wording
+        # ("20% off the next box" is not a skip), and the value already says which choice it was.
         return TurnRequest(conversation_id=conversation, message_id=message_id, contact=contact,
-                           button_value=buttons[int(text) - 1].value, text=buttons[int(text) - 1].title)
+                           button_value=buttons[int(text) - 1].value)
     if text.startswith("/photo "):
         url = text.removeprefix("/photo ").strip()
         return TurnRequest(conversation_id=conversation, message_id=message_id, contact=contact,

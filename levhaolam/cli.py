@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 import signal
 import sys
 import warnings
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import psycopg
 import typer
@@ -36,14 +38,19 @@ from schemas.services import (
     ORCHESTRATOR_PORT,
     TURNS_PATH,
     McpServer,
+    mcp_url,
 )
 from schemas.settings import Settings
+from schemas.turns import MAX_TEXT
 from store import summary
 from store.database import check_reachable, database_url, open_pool
 from store.demo.generator import Batch, SeedConfig
 from store.demo.loader import SeedReport, existing_data, seed
 from store.migrate import migrate, status
 from store.rollups import rebuild_rollups
+
+if TYPE_CHECKING:
+    from orchestrator.pipeline import Pipeline
 
 app = typer.Typer(
     help="Lev Haolam AI support platform.",
@@ -315,7 +322,6 @@ async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
 
     import telemetry
     from orchestrator.app import create_app
-    from orchestrator.service import running_pipeline
 
     if settings.service_token is None:
         raise CliError("the orchestrator's API needs LEVHAOLAM_SERVICE_TOKEN (32+ characters, e.g. "
@@ -325,17 +331,76 @@ async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
     async with await connect(settings) as conn:
         await migrate(conn)  # as the servers do: its own tables (turns, category overrides) exist before the first turn
     telemetry.setup(settings, "levhaolam-orchestrator")  # Langfuse / OTLP when configured
-    app = create_app(lambda: running_pipeline(settings), settings.service_token.get_secret_value())
-    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).serve()
+    async with contextlib.AsyncExitStack() as stack:
+        # Opened here, before the port is bound, not in the app's lifespan: there uvicorn would report a start-up
+        # failure (an MCP server down) as a traceback and exit code 3.
+        pipeline = await _start_pipeline(stack, settings)
+        app = create_app(lambda: contextlib.nullcontext(pipeline), settings.service_token.get_secret_value())
+        await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).serve()
+
+
+async def _start_pipeline(stack: contextlib.AsyncExitStack, settings: Settings) -> Pipeline:
+    from agents.exceptions import UserError
+
+    from orchestrator.categories import CategoryConfigError
+    from orchestrator.service import running_pipeline
+
+    try:
+        return await stack.enter_async_context(running_pipeline(settings))
+    except UserError as exc:  # the agents SDK's words for an MCP server it could not connect to
+        raise _mcp_start_failure(str(exc), settings.mcp_url_template) from None
+    except CategoryConfigError as exc:  # e.g. categories.toml names a tool a running server does not list
+        raise CliError(str(exc)) from None
+
+
+# How the agents SDK says an MCP connect failed: "Failed to connect to MCP server 'shipping': Could not reach ..."
+_MCP_CONNECT_FAILED = re.compile(r"Failed to connect to MCP server '(?P<server>[^']+)': (?P<reason>.+)", re.DOTALL)
+
+
+def _mcp_start_failure(message: str, url_template: str) -> CliError:
+    """Which MCP server failed the orchestrator's start, where it was looked for, and what to do about it."""
+    found = _MCP_CONNECT_FAILED.match(message)
+    if found is None or found["server"] not in set(McpServer):
+        return CliError(message.strip().splitlines()[0] if message.strip() else "an MCP server failed at start")
+    name, reason = found["server"], found["reason"].strip().rstrip(".")
+    url = mcp_url(McpServer(name), url_template)
+    if reason.startswith("HTTP error"):  # it answered: running, but it refused (e.g. another LEVHAOLAM_JWT_SECRET)
+        return CliError(f"the {name} MCP server at {url} refused the orchestrator: {reason}")
+    return CliError(f"cannot reach the {name} MCP server at {url}: {reason[:1].lower() + reason[1:]} (start the "
+                    f"servers first: levhaolam serve {name} --transport http, or levhaolam up)")
+
+
+class _UnroutableLine(Exception):
+    """A `levhaolam route` input line that is not a message; said in that line's error record."""
+
+
+def _message_on(line: str) -> str:
+    """The message an input line of `levhaolam route` carries: the line itself, or a JSON object's "text"."""
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            raise _UnroutableLine("not valid JSON (a line starting with '{' is read as a JSON object)") from None
+        if not isinstance(parsed, dict) or "text" not in parsed:
+            raise _UnroutableLine('a JSON line needs a "text" field')
+        if not isinstance(parsed["text"], str):
+            raise _UnroutableLine(f'"text" must be a string, not {json.dumps(parsed["text"])[:40]}')
+        text = parsed["text"].strip()
+    if not text:
+        raise _UnroutableLine("empty message")
+    if len(text) > MAX_TEXT:  # the turn API refuses such a message; routing a cut-off part would hide that
+        raise _UnroutableLine(f"the message is longer than {MAX_TEXT:,} characters ({len(text):,})")
+    return text
 
 
 @app.command("route")
 @command
 async def route() -> None:
     """Route messages read from stdin, one per line (text, or JSON with a "text" field): one RouterOutput JSON per
-    line, in order. Uses the model router when OPENAI_API_KEY is set, else the offline classifier."""
-    import json
-
+    line, in order. A line that is not a message (empty, invalid JSON, no string "text", longer than the turn API
+    takes) gets {"error": ..., "line": N} instead, the others are still routed, and the exit code is then 1. Uses the
+    model router when OPENAI_API_KEY is set, else the offline classifier."""
     from orchestrator.categories import load_categories
     from orchestrator.router import ModelRouting, OfflineRouting, Router
     from orchestrator.service import openai_model
@@ -344,17 +409,17 @@ async def route() -> None:
     categories = load_categories()
     model = openai_model(settings, categories.router.model)
     router: Router = ModelRouting(model, categories.router) if model is not None else OfflineRouting()
+    failed = number = 0
     for number, line in enumerate(sys.stdin, start=1):
-        text = line.strip()
-        if text.startswith("{"):
-            try:
-                text = str(json.loads(text)["text"])
-            except (ValueError, KeyError, TypeError):
-                raise CliError(f"line {number}: a JSON line needs a \"text\" field") from None
-        if not text:
-            print(json.dumps({"error": "empty message", "line": number}), flush=True)
+        try:
+            text = _message_on(line)
+        except _UnroutableLine as exc:
+            failed += 1
+            print(json.dumps({"error": str(exc), "line": number}), flush=True)
             continue
-        print((await router.route(text[:4000])).model_dump_json(), flush=True)
+        print((await router.route(text)).model_dump_json(), flush=True)
+    if failed:
+        raise CliError(f"{failed} of {number} lines could not be routed (their error records say why)")
 
 
 @app.command("chat")
@@ -370,22 +435,7 @@ async def chat(
 
     settings = load_settings()
     if api:
-        import httpx
-
-        from schemas.turns import TurnRequest, TurnResponse
-
-        if settings.service_token is None:
-            raise CliError("--api needs LEVHAOLAM_SERVICE_TOKEN, the orchestrator's service token")
-        headers = {"Authorization": f"Bearer {settings.service_token.get_secret_value()}"}
-        async with httpx.AsyncClient(base_url=api, headers=headers, timeout=60) as client:
-            async def over_http(request: TurnRequest) -> TurnResponse:
-                reply = await client.post(TURNS_PATH, content=request.model_dump_json(),
-                                          headers={"Content-Type": "application/json"})
-                if reply.status_code != 200:
-                    raise CliError(f"the orchestrator answered {reply.status_code}: {reply.text[:200]}")
-                return TurnResponse.model_validate_json(reply.content)
-
-            await converse(over_http, out, email)
+        await _chat_over_http(api, settings, email)
         return
     from levhaolam.local_platform import local_pipeline
 
@@ -394,6 +444,49 @@ async def chat(
         pipeline = await stack.enter_async_context(local_pipeline(settings, lambda text: out.print(text)))
     async with stack:
         await converse(pipeline.run, out, email)
+
+
+CHAT_TIMEOUT_S = 60.0  # a turn with a model brain takes seconds; a minute means something is stuck
+
+
+async def _chat_over_http(api: str, settings: Settings, email: str | None) -> None:
+    import httpx
+
+    from levhaolam.chat import converse
+    from schemas.turns import TurnRequest, TurnResponse
+
+    if settings.service_token is None:
+        raise CliError("--api needs LEVHAOLAM_SERVICE_TOKEN, the orchestrator's service token")
+    headers = {"Authorization": f"Bearer {settings.service_token.get_secret_value()}"}
+    try:
+        async with httpx.AsyncClient(base_url=api, headers=headers, timeout=CHAT_TIMEOUT_S) as client:
+            async def over_http(request: TurnRequest) -> TurnResponse:
+                reply = await client.post(TURNS_PATH, content=request.model_dump_json(exclude_none=True),
+                                          headers={"Content-Type": "application/json"})
+                if reply.status_code != 200:
+                    said = " ".join(reply.text[:200].split())  # one line, whatever the body's layout
+                    raise CliError(f"the orchestrator at {api} answered {reply.status_code}: {said}")
+                try:
+                    return TurnResponse.model_validate_json(reply.content)
+                except ValidationError:
+                    raise CliError(f"{api} did not answer with a turn; is it the orchestrator's address?") from None
+
+            await client.get("/healthz")  # an unreachable orchestrator is said before the customer types, not after
+            await converse(over_http, out, email)
+    except httpx.InvalidURL as exc:
+        raise CliError(f"--api: {api!r} is not a URL ({exc})") from None
+    except httpx.TransportError as exc:
+        raise CliError(f"cannot reach the orchestrator at {api}: {_transport_reason(exc)}") from None
+
+
+def _transport_reason(exc: Exception) -> str:
+    """Why an HTTP exchange failed, in a few words: a timeout's or a reset's exception often has no message."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {CHAT_TIMEOUT_S:g} s"
+    message = str(exc).strip()
+    return message.splitlines()[0] if message else f"the connection broke ({type(exc).__name__})"
 
 
 @app.command("run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -270,3 +271,101 @@ async def test_chat_answers_a_bad_photo_url_in_one_line_and_goes_on(monkeypatch:
     shown = out.getvalue()
     assert "not sent: attachments.0.url: URL scheme should be 'http' or 'https'" in shown
     assert "Traceback" not in shown and [r.text for r in sent] == ["hello"]
+
+
+async def test_chat_sends_a_numbered_choice_as_the_button_value_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As the bridge does: a title sent as text would be routed by its wording ("20% off the next box" is no skip).
+    from io import StringIO
+
+    from rich.console import Console
+
+    from levhaolam.chat import converse
+    from schemas.categories import Category
+    from schemas.turns import Button, Decision, TurnRequest, TurnResponse
+
+    lines = iter(["Quiero cancelar mi suscripción", "2", "7", "1"])
+
+    def typed(_prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", typed)
+    offers = [Button(title="Skip the next box instead", value="offer:0"),
+              Button(title="20% off the next box, once", value="offer:1"),
+              Button(title="Cancel anyway", value="cancel_anyway")]
+    sent: list[TurnRequest] = []
+
+    async def turn(request: TurnRequest) -> TurnResponse:
+        sent.append(request)
+        return TurnResponse(reply="Antes de decidir...", buttons=offers if len(sent) == 1 else [],
+                            decision=Decision.AUTO_SEND, category=Category.CANCEL_SUBSCRIPTION, trace_id="t")
+
+    await converse(turn, Console(file=StringIO(), width=200))
+    assert [(r.text, r.button_value) for r in sent] == [
+        ("Quiero cancelar mi suscripción", None), (None, "offer:1"),
+        ("7", None),  # no such button: what was typed is the message
+        ("1", None)]  # the last reply listed no buttons
+
+
+def _one_connection_server(behaviour: str) -> tuple[int, threading.Thread]:
+    """A port that accepts one connection and then resets it ('reset') or never answers ('silent')."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                if behaviour == "reset":  # linger 0: close sends RST, as a crashed server's kernel does
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                else:
+                    conn.settimeout(10)
+                    with contextlib.suppress(OSError):
+                        conn.recv(65536)
+                        conn.recv(65536)  # until the client gives up and closes
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+CHAT_ENV = {"LEVHAOLAM_SERVICE_TOKEN": "t" * 40}
+
+
+def test_chat_with_no_orchestrator_listening_says_so_in_one_line() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    assert_one_line_error(run("chat", "--api", url, env=CHAT_ENV), f"cannot reach the orchestrator at {url}: ")
+
+
+def test_chat_with_a_connection_reset_says_so_in_one_line() -> None:
+    port, thread = _one_connection_server("reset")
+    result = run("chat", "--api", f"http://127.0.0.1:{port}", env=CHAT_ENV)
+    thread.join(timeout=10)
+    assert_one_line_error(result, f"cannot reach the orchestrator at http://127.0.0.1:{port}: ")
+
+
+def test_chat_with_an_orchestrator_that_does_not_answer_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch
+                                                                             ) -> None:
+    from typer.testing import CliRunner
+
+    from levhaolam import cli
+
+    monkeypatch.setattr(cli, "CHAT_TIMEOUT_S", 0.5)
+    port, thread = _one_connection_server("silent")
+    result = CliRunner().invoke(cli.app, ["chat", "--api", f"http://127.0.0.1:{port}"], env=CHAT_ENV)
+    thread.join(timeout=10)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip() == f"error: cannot reach the orchestrator at http://127.0.0.1:{port}: no answer " \
+                                    "within 0.5 s"
+
+
+def test_serve_orchestrator_without_the_mcp_servers_says_how_to_start_them(migrated_db: str) -> None:
+    template = f"http://127.0.0.1:{_closed_port()}/{{server}}/mcp"
+    result = run("serve", "orchestrator", "--port", str(_closed_port()),
+                 env={"DATABASE_URL": migrated_db, "LEVHAOLAM_MCP_URL_TEMPLATE": template,
+                      "LEVHAOLAM_SERVICE_TOKEN": "t" * 40, "LEVHAOLAM_JWT_SECRET": "s" * 40})
+    assert_one_line_error(result, "cannot reach the ", " MCP server at " + template.split("{")[0],
+                          "start the servers first: levhaolam serve ", " --transport http, or levhaolam up")
