@@ -160,8 +160,10 @@ async def damaged_item(turn: BrainInput) -> BrainReply:
     if not orders:
         return BrainReply(say("no_recent_order", turn.language), gave_up="no_delivered_order")
     order = orders[0]
+    skus = {item.partition(": ")[0] for item in order["items"]}
+    # Only an item of this order: a made-up button value is no choice at all (we ask again).
     picked = turn.button_value.removeprefix("item:") if turn.button_value and turn.button_value.startswith(
-        "item:") else None
+        "item:") and turn.button_value.removeprefix("item:") in skus else None
     description = turn.memory.get("description") if picked else turn.text
     sku = picked or _mentioned_item(turn.text, order["items"])
     if sku is None:
@@ -209,16 +211,17 @@ async def cancel_subscription(turn: BrainInput) -> BrainReply:
     sub = await _active_subscription(turn)
     if sub is None:
         return BrainReply(say("no_subscription", turn.language), gave_up="no_subscription")
-    if turn.button_value and turn.button_value.startswith("offer:"):
-        offers = turn.memory.get("offers", [])
-        index = int(turn.button_value.split(":", 1)[1])
-        if 0 <= index < len(offers) and offers[index].get("tool"):
-            offer = offers[index]
+    offers = turn.memory.get("offers", [])
+    if turn.button_value and turn.button_value.startswith("offer:") and offers:
+        index = turn.button_value.removeprefix("offer:")
+        if not index.isdigit() or int(index) >= len(offers):
+            return _retention(turn, offers)  # not an offer we made: the offers again, never a guess
+        offer = offers[int(index)]
+        if offer.get("tool"):
             return _propose(turn, await turn.tools.call(offer["tool"], customer_id=turn.customer_id,
                                                         **offer["suggested_arguments"]))
-        if 0 <= index < len(offers):
-            # The one-time discount has no tool: a person applies it to the next charge.
-            return BrainReply(say("holding", turn.language), gave_up=f"retention_offer_taken:{offers[index]['kind']}")
+        # The one-time discount has no tool: a person applies it to the next charge.
+        return BrainReply(say("holding", turn.language), gave_up=f"retention_offer_taken:{offer['kind']}")
     if not turn.memory.get("retention_offered"):
         found = await turn.tools.call("get_retention_offers", customer_id=turn.customer_id, subscription_id=sub["id"])
         listed = found.data.get("offers", []) if found.ok else []
@@ -228,13 +231,16 @@ async def cancel_subscription(turn: BrainInput) -> BrainReply:
         offers = [o for o in listed if o.get("tool") in turn.tools.allowed][:3] + [
             o for o in listed if o.get("kind") == "discount" and discount_again]
         if offers:
-            buttons = [Button(title=o["description"][:80], value=f"offer:{i}") for i, o in enumerate(offers)]
-            buttons.append(Button(title=say("cancel_anyway", turn.language), value="cancel_anyway"))
-            return BrainReply(say("retention", turn.language, offers="; ".join(o["description"] for o in offers)),
-                              buttons=buttons, remember={"retention_offered": True, "offers": offers},
-                              offers_made=offers)
+            return _retention(turn, offers)
     return _propose(turn, await turn.tools.call("cancel_subscription", customer_id=turn.customer_id,
                                                 subscription_id=sub["id"], reason=turn.text[:500] or None))
+
+
+def _retention(turn: BrainInput, offers: list[dict[str, Any]]) -> BrainReply:
+    buttons = [Button(title=o["description"][:80], value=f"offer:{i}") for i, o in enumerate(offers)]
+    buttons.append(Button(title=say("cancel_anyway", turn.language), value="cancel_anyway"))
+    return BrainReply(say("retention", turn.language, offers="; ".join(o["description"] for o in offers)),
+                      buttons=buttons, remember={"retention_offered": True, "offers": offers}, offers_made=offers)
 
 
 PLAYBOOKS: dict[Category, Playbook] = {
@@ -264,10 +270,18 @@ _COUNTRIES = {
 }
 
 
+# What customers put before the street: "I'd like to change my address to ...", "my new address is ...", "Adresse: ...".
+_ADDRESS_PREAMBLE = re.compile(
+    r"^.*?\b(?:address|adresse|direcci[oó]n|адрес\w*|כתובת\w*)\b.*?(?:\s(?:to|is|ist|lautet|es|será|на|היא|הוא)\s+|:\s*)",
+    re.IGNORECASE)
+
+
 def parse_address(text: str) -> dict[str, Any] | None:
     """'street and number, city, postal code, country' (the form we ask for); None if it is not that."""
     parts = [p.strip() for p in re.split(r"[,\n;]", text) if p.strip()]
-    if len(parts) < 3:
+    if parts:
+        parts[0] = _ADDRESS_PREAMBLE.sub("", parts[0], count=1).strip()
+    if len(parts) < 3 or not parts[0]:
         return None
     country = _COUNTRIES.get(parts[-1].lower()) or (parts[-1].upper() if re.fullmatch(r"[A-Za-z]{2}", parts[-1])
                                                     else None)

@@ -8,14 +8,24 @@ import re
 
 from schemas.domain import DamageType, Frequency
 
-_YES = re.compile(
-    r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|go ahead|please do|do it|confirm(ed)?|correct|right|y|"
-    r"да|ага|конечно|подтверждаю|давайте|хорошо|ок|"
-    r"s[ií]|claro|vale|de acuerdo|confirmo|adelante|"
-    r"ja|jawohl|genau|einverstanden|bitte|mach(en sie)? das|"
-    r"כן|בטח|אוקיי|מאשר|מאשרת|בסדר)\b[\s!.,]*(please|пожалуйста|por favor|bitte|בבקשה)?[\s!.]*$",
-    re.IGNORECASE)
+_YES_WORDS = (r"yes|yeah|yep|yup|sure|ok(ay)?|go ahead|please do|do it|confirm(ed)?|correct|right|y|"
+              r"да|ага|конечно|подтверждаю|давайте|продолжайте|хорошо|ок|"
+              r"s[ií]|claro|vale|de acuerdo|confirmo|adelante|"
+              r"ja|jawohl|genau|einverstanden|bitte|mach(en sie)? das|"
+              r"כן|בטח|אוקיי|מאשר|מאשרת|בסדר|אפשר להמשיך")
+_POLITE = r"please|пожалуйста|por favor|bitte|בבקשה"
+# A yes alone or a few of them ("Yes, go ahead", the button's own title typed on a channel without buttons), never a
+# yes with anything else in it ("yes but from March" is not a yes to the question as asked).
+_YES = re.compile(rf"^\s*({_YES_WORDS})\b([\s!.,]+({_YES_WORDS}|{_POLITE})\b)*[\s!.]*$", re.IGNORECASE)
 _NO = re.compile(r"^\s*(no|nope|don'?t|cancel|stop|нет|не надо|no gracias|nein|לא)\b", re.IGNORECASE)
+
+# Taking a request back while we wait for a detail of it ("never mind", "I don't want to change it anymore").
+_WITHDRAW = re.compile(
+    r"never ?mind|forget (it|that|about it)|\b(don'?t|do not|no longer) (want|need)|changed my mind|"
+    r"передумал|не (нужно|надо|хочу)|забудьте|olv[ií]dalo|ya no (quiero|lo necesito)|no (quiero|hace falta)|"
+    r"cambi[eé] de opini[oó]n|vergiss es|(will|möchte) (das )?nicht mehr|doch nicht|"
+    r"לא משנה|תשכח|כבר לא (צריך|רוצה)|התחרטתי|לא צריך",
+    re.IGNORECASE)
 
 _HUMAN = re.compile(
     r"\b(human|real person|a person|an agent|live agent|representative|operator|speak to (someone|somebody)|"
@@ -58,6 +68,10 @@ def is_yes(text: str) -> bool:
 
 def is_no(text: str) -> bool:
     return bool(_NO.match(text))
+
+
+def withdraws(text: str) -> bool:
+    return bool(_NO.match(text) or _WITHDRAW.search(text))
 
 
 def asks_for_human(text: str) -> bool:

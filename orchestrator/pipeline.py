@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 TOKEN_TTL_SECONDS = 300
 IDENTIFY_TOOLS = {"identify_customer": McpServer.CUSTOMERS}
+# While we wait for a detail ("which item?"), a reply the router reads as another request at least this firmly is one.
+MOVE_ON_CONFIDENCE = 0.8
+ASKS_BEFORE_A_PERSON = 2  # the same question asked this many times without a usable answer: a person takes over
 # Brains reach servers over HTTP; any of these means a dependency is down, not that the customer did wrong.
 DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, psycopg.OperationalError)
 
@@ -90,6 +93,7 @@ class TurnScope:
     early_lookup: tuple[str, asyncio.Task[ToolOutcome]] | None = None
     question: store.NewPendingAction | None = None
     identity_conflict: bool = False  # the message named another e-mail than the contact's, who was served
+    answered: dict[str, Any] | None = None  # the question of ours this message may answer (category, slot, times)
 
     def discard_lookup(self, unfinished: set[asyncio.Task[ToolOutcome]]) -> None:
         """A lookup the turn did not use finishes on its own (cancelling it mid-call would cost its pooled connection
@@ -215,14 +219,22 @@ class Pipeline:
             if answer == "yes":
                 return await self._confirmed(conn, conversation_id, pending, state, request, scope), customer_id
             await store.resolve_pending_action(conn, pending.id, "declined")
+            state.pop("next", None)  # the second request of the message that asked it went with it
             if answer == "no" or not text:
                 language = state.get("language", "en")
                 routing = _known_routing(Category(pending.category), language)
-                state.pop("next", None)
                 return TurnOutcome(routing.primary, routing, BrainReply(say("declined", language))), customer_id
 
-        routing = await self._route(text, request, state)
+        scope.answered = state.pop("awaiting", None)
+        routing = await self._route(text, request, state, scope.answered)
         category = routing.primary
+        if scope.answered and category.value != scope.answered["category"]:
+            state.pop("next", None)  # the customer moved on from the request our question was about
+        if scope.answered and category.value == scope.answered["category"] and text and lexicon.withdraws(text):
+            # "never mind" to our question: drop the request it was for, as a "no" drops a proposal.
+            state.pop("deferred", None)
+            state.pop("next", None)
+            return TurnOutcome(category, routing, BrainReply(say("declined", state.get("language", "en")))), customer_id
         if len(text) >= MIN_TEXT_FOR_LANGUAGE or "language" not in state:
             state["language"] = routing.language
             state["language_from_text"] = len(text) >= MIN_TEXT_FOR_LANGUAGE
@@ -251,13 +263,17 @@ class Pipeline:
 
         reply = await self._think(conn, conversation_id, category, text, language, customer_id, state, request,
                                   scope)
-        if reply.proposal is None and reply.awaiting is None and routing.secondary and not reply.gave_up:
-            # The first request needed nothing from the customer: answer the second one in the same turn.
-            second = await self._think(conn, conversation_id, routing.secondary, text, language, customer_id, state,
-                                       request, scope)
+        following = {"category": routing.secondary.value, "text": text} if routing.secondary else None
+        settled = reply.proposal is None and reply.awaiting is None
+        if following is None and settled:
+            following = state.pop("next", None)  # an earlier message's second request, waiting on this detail
+        if following and settled and not reply.gave_up:
+            # The first request needed nothing more from the customer: answer the second one in the same turn.
+            second = await self._think(conn, conversation_id, Category(following["category"]), following["text"],
+                                       language, customer_id, state, request, scope)
             reply = _joined(reply, second)
-        elif reply.proposal is not None and routing.secondary:
-            state["next"] = {"category": routing.secondary.value, "text": text}
+        elif following and not settled:
+            state["next"] = following  # after the proposal is answered, or the detail we asked for arrives
         return TurnOutcome(category, routing, reply), customer_id
 
     # ------------------------------------------------------------------ steps
@@ -296,12 +312,15 @@ class Pipeline:
             return await TurnTools(leased, dict(IDENTIFY_TOOLS)).call("identify_customer", email=email)
 
     @telemetry.traced("router", result=describe.routing)
-    async def _route(self, text: str, request: TurnRequest, state: dict[str, Any]) -> RouterOutput:
-        awaiting = state.pop("awaiting", None)
+    async def _route(self, text: str, request: TurnRequest, state: dict[str, Any],
+                     awaiting: dict[str, Any] | None) -> RouterOutput:
         if awaiting and (not text or len(text) < 60 or request.attachments):
-            # A short answer to our question ("2", "every other month", a photo) belongs to the question's category.
+            # A short answer to our question ("2", "every other month", a photo) belongs to the question's category,
+            # unless it clearly asks for something else ("where is my box?", "never mind, cancel it").
             category = Category(awaiting["category"])
             routed = await self.router.route(text) if text else None
+            if routed is not None and _moves_on(routed, category):
+                return routed
             return _known_routing(category, state.get("language", "en"), routed)
         if not text and request.button_value and state.get("buttons_from"):
             # A button we offered (an item, a retention offer) answers the question of the category that asked.
@@ -383,7 +402,14 @@ class Pipeline:
         memory.update(reply.remember)
         state["buttons_from"] = category.value if reply.buttons else None
         if reply.awaiting:
-            state["awaiting"] = {"category": category.value, "slot": reply.awaiting}
+            asked = {"category": category.value, "slot": reply.awaiting}
+            again = scope.answered is not None and all(scope.answered.get(k) == v for k, v in asked.items())
+            times = int(scope.answered.get("times", 1)) + 1 if scope.answered and again else 1
+            state["awaiting"] = {**asked, "times": times}
+            if times > ASKS_BEFORE_A_PERSON and not reply.gave_up:
+                # The answers did not fit the question: a person reads the conversation instead of a loop.
+                state.pop("awaiting")
+                reply = BrainReply(say("holding", language), gave_up="question_not_understood")
         if reply.proposal is not None and customer_id is not None:
             scope.question = self._question(conversation_id, scope.message_id, customer_id, reply.proposal,
                                             request.conversation_id)
@@ -544,6 +570,11 @@ def _body_of(request: TurnRequest) -> str:
     if request.button_value:
         return f"[button] {request.button_value}"
     return "[attachments] " + " ".join(str(a.url) for a in request.attachments)
+
+
+def _moves_on(routed: RouterOutput, awaited: Category) -> bool:
+    """An answer to our question that the router firmly reads as another request ("where is my box?")."""
+    return routed.primary not in (awaited, Category.OTHER) and routed.confidence >= MOVE_ON_CONFIDENCE
 
 
 def _same_address(first: str, second: str) -> bool:

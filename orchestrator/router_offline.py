@@ -336,6 +336,11 @@ class OfflineRouter:
         return ClauseReading(position, self._classes[best], float(row[best]), is_negated_action(clause))
 
     def route(self, text: str) -> RouterOutput:
+        if not any(character.isalpha() for character in text):
+            # "3", "??", "+972...": nothing to classify (the model otherwise reads digits as a street number). An
+            # answer to a question we asked never gets here as a new request; the conversation routes it.
+            return RouterOutput(primary=Category.OTHER, secondary=None, urgency=Urgency.LOW, email=None,
+                                language=detect_language(text), confidence=1.0)
         found = self.intents(text)
         return RouterOutput(
             primary=found.primary,

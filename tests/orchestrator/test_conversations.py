@@ -261,3 +261,79 @@ async def test_a_retention_offer_taken_instead_of_cancelling(platform: Platform)
     done = await platform.send("c-keep", button=proposed.buttons[0].value)
     assert [a.tool for a in done.actions_taken] == ["pause_subscription"]
     assert (await subscription_row(platform, customer["subscription"]))[0] == "paused"
+
+
+async def test_an_address_with_words_before_it_stores_only_the_address(platform: Platform) -> None:
+    customer = await platform.customer()
+    proposed = await platform.send("c-addr-words", "I'd like to change my address to Hauptstrasse 5, Berlin, 10115, "
+                                   "Germany", email=customer["email"])
+    assert f"#{customer['subscription']} to Hauptstrasse 5, 10115 Berlin" in proposed.reply
+    await platform.send("c-addr-words", button=proposed.buttons[0].value)
+    row = await (await platform.db.execute(
+        "SELECT a.line1 FROM subscriptions s JOIN addresses a ON a.id = s.shipping_address_id WHERE s.id = %s",
+        (customer["subscription"],))).fetchone()
+    assert row == ("Hauptstrasse 5",)
+
+
+async def test_a_new_request_while_we_wait_for_a_detail_is_answered(platform: Platform) -> None:
+    customer = await platform.customer()
+    asked = await platform.send("c-move-on", "please change my address", email=customer["email"])
+    assert "street and number" in asked.reply
+    moved = await platform.send("c-move-on", "where is my box?")
+    assert moved.category == "shipping_inquiry" and "street and number" not in moved.reply
+
+
+async def test_never_mind_to_our_question_drops_the_request(platform: Platform) -> None:
+    customer = await platform.customer()
+    await platform.send("c-mind", "please change my address", email=customer["email"])
+    dropped = await platform.send("c-mind", "I don't want to change my address anymore")
+    assert dropped.reply.startswith("All right, I won't do that") and not dropped.buttons
+
+
+async def test_a_question_that_gets_no_usable_answer_goes_to_a_person(platform: Platform) -> None:
+    customer = await platform.customer()
+    await platform.send("c-loop", "please change my address", email=customer["email"])
+    again = await platform.send("c-loop", "hmm, my place")
+    assert "street and number" in again.reply and again.decision is not Decision.ESCALATE
+    handed = await platform.send("c-loop", "the same place as before")
+    assert handed.decision is Decision.ESCALATE and "brain:question_not_understood" in handed.reasons
+    assert "street and number" not in handed.reply
+
+
+async def test_the_second_request_waits_for_the_detail_the_first_one_needed(platform: Platform) -> None:
+    customer = await platform.customer()
+    asked = await platform.send("c-two-later", "Something in my box arrived broken, and skip next month",
+                                email=customer["email"])
+    assert asked.secondary == "skip_month" and "Which item" in asked.reply
+    proposed = await platform.send("c-two-later", button=asked.buttons[0].value)
+    assert proposed.buttons and "(broken)" in proposed.reply
+    done = await platform.send("c-two-later", button=proposed.buttons[0].value)
+    assert [a.tool for a in done.actions_taken] == ["create_damage_claim"]
+    assert "Skip the" in done.reply and any(b.value.startswith("confirm:") for b in done.buttons)
+
+
+async def test_a_made_up_item_button_asks_again_without_internals(platform: Platform) -> None:
+    customer = await platform.customer()
+    asked = await platform.send("c-fake-item", "Something in my box arrived crushed", email=customer["email"])
+    again = await platform.send("c-fake-item", button="item:1")
+    assert "Which item" in again.reply and again.buttons == asked.buttons and "pattern" not in again.reply
+
+
+async def test_a_made_up_offer_button_shows_the_offers_again(platform: Platform) -> None:
+    customer = await platform.customer()
+    offered = await platform.send("c-fake-offer", "please cancel my subscription", email=customer["email"])
+    again = await platform.send("c-fake-offer", button=f"offer:{len(offered.buttons) + 5}")
+    assert again.buttons == offered.buttons and "confirm:" not in " ".join(b.value for b in again.buttons)
+
+
+async def test_the_yes_buttons_title_typed_confirms(platform: Platform) -> None:
+    customer = await platform.customer()
+    proposed = await platform.send("c-typed-yes", "pause my subscription for 1 month", email=customer["email"])
+    done = await platform.send("c-typed-yes", proposed.buttons[0].title)
+    assert [a.tool for a in done.actions_taken] == ["pause_subscription"]
+
+
+async def test_a_bare_number_out_of_context_goes_to_a_person(platform: Platform) -> None:
+    customer = await platform.customer()
+    reply = await platform.send("c-number", "3", email=customer["email"])
+    assert reply.category == "other" and reply.decision is Decision.ESCALATE
