@@ -28,6 +28,7 @@ from schemas.chatwoot import (
 )
 from schemas.domain import Channel
 from schemas.errors import ErrorCode
+from schemas.inputs import UNSAFE_CHARACTER
 from schemas.turns import MAX_TEXT, Attachment, Contact, TurnRequest
 
 # Chatwoot signs "{timestamp}.{body}"; a timestamp further than this from our clock is a replay (or a bad clock).
@@ -193,7 +194,7 @@ def _message(event: MessageEvent) -> Interpretation:
         if conversation.status != BOT_OWNED_STATUS:
             return Interpretation(seen=seen, ignored="the conversation is not the bot's")
         chosen = attributes.submitted_values[0]
-        value = str(chosen.value) if chosen.value is not None else (chosen.title or "")
+        value = _storable(str(chosen.value) if chosen.value is not None else (chosen.title or ""))
         if not value:
             return Interpretation(seen=seen, ignored="the button answer has no value")
         request = TurnRequest(conversation_id=_conversation_ref(event), message_id=f"{_message_ref(event)}-select",
@@ -216,7 +217,7 @@ def _message(event: MessageEvent) -> Interpretation:
     if conversation.status != BOT_OWNED_STATUS:
         return Interpretation(seen=seen, ignored="the conversation is not the bot's")
     attachments = _images(event)
-    text = text.replace("\x00", "")[:MAX_TEXT] if text else None
+    text = _storable(text)[:MAX_TEXT] if text else None
     if not (text and text.strip()) and not attachments:
         return Interpretation(seen=seen, ignored="nothing to answer (no text, no image)")
     request = TurnRequest(conversation_id=_conversation_ref(event), message_id=_message_ref(event),
@@ -248,12 +249,24 @@ def _channel(name: str | None) -> Channel:
     return CHANNELS.get(name or "", Channel.API)
 
 
+def _storable(text: str) -> str:
+    """The text without the characters the orchestrator refuses (NUL, other control characters, lone surrogates):
+    a customer's message is answered whatever their client put in it."""
+    return UNSAFE_CHARACTER.sub("", text)
+
+
 def _contact(sender: Sender | None) -> Contact:
+    """What Chatwoot knows of the customer, as the orchestrator takes it: whatever does not fit is left out (a
+    malformed e-mail in the contact's record is dropped, not sent), so the customer is still answered."""
     if sender is None:
         return Contact()
-    return Contact(name=sender.name[:200] if sender.name else None,
-                   email=sender.email if sender.email and len(sender.email) <= 320 else None,
-                   phone=sender.phone_number if sender.phone_number and len(sender.phone_number) <= 40 else None)
+    name = _storable(sender.name)[:200] if sender.name else None
+    phone = _storable(sender.phone_number) if sender.phone_number else None
+    known = {"name": name or None, "phone": phone if phone and len(phone) <= 40 else None}
+    try:
+        return Contact.model_validate({**known, "email": sender.email or None})
+    except ValidationError:
+        return Contact.model_validate(known)
 
 
 def _images(event: MessageEvent) -> list[Attachment]:

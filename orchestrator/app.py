@@ -14,12 +14,13 @@ import psycopg
 from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from orchestrator.learning import CorrectionRefused, record_correction
-from orchestrator.pipeline import Pipeline
+from orchestrator.pipeline import MessageConflict, Pipeline
 from orchestrator.replies import say
 from schemas.corrections import CORRECTIONS_PATH, CorrectionRequest
 from schemas.errors import ErrorCode, ToolErrorInfo
@@ -52,10 +53,23 @@ def create_app(pipeline_context: Callable[[], contextlib.AbstractAsyncContextMan
         scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), service_token.encode()):
             return _error(401, ErrorCode.FORBIDDEN, "send the service token as 'Authorization: Bearer <token>'")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return _error(413, ErrorCode.INVALID_ARGUMENT, f"the request is larger than {MAX_BODY_BYTES} bytes")
-        return body
+        return await limited_body(request)
+
+    async def limited_body(request: Request) -> bytes | Response:
+        """The body, read only up to the limit: a declared Content-Length over it is refused before any of it is
+        read, a chunked body as soon as it passes the limit (the rest is never read, so never held)."""
+        too_large = _error(413, ErrorCode.INVALID_ARGUMENT, f"the request is larger than {MAX_BODY_BYTES} bytes")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def invalid(exc: ValidationError) -> Response:
         first = exc.errors(include_url=False)[0]
@@ -73,6 +87,8 @@ def create_app(pipeline_context: Callable[[], contextlib.AbstractAsyncContextMan
         assert pipeline is not None
         try:
             response = await pipeline.run(turn)
+        except MessageConflict as conflict:
+            return _error(409, ErrorCode.IDEMPOTENCY_CONFLICT, str(conflict), "message_id")
         except (psycopg.OperationalError, PoolTimeout):
             # Nothing was recorded: the caller retries the same message id later and gets one answer.
             return _error(503, ErrorCode.UNAVAILABLE, "the conversation store is unavailable; retry the same message "
@@ -102,4 +118,24 @@ def create_app(pipeline_context: Callable[[], contextlib.AbstractAsyncContextMan
 
     return Starlette(routes=[Route(TURNS_PATH, turns, methods=["POST"]),
                              Route(CORRECTIONS_PATH, corrections, methods=["POST"]), Route("/healthz", healthz)],
-                     lifespan=lifespan)
+                     exception_handlers={HTTPException: _http_error, Exception: _server_error}, lifespan=lifespan)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing's own refusals (no such path, a method the path does not take) in the API's error shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        response = _error(405, ErrorCode.INVALID_ARGUMENT, f"{request.method} is not allowed on {request.url.path}; "
+                          f"use {allowed or 'another method'}")
+        response.headers.update(exc.headers or {})
+        return response
+    if exc.status_code == 404:
+        return _error(404, ErrorCode.NOT_FOUND, f"no such path: {request.url.path} (the API serves POST {TURNS_PATH}, "
+                      f"POST {CORRECTIONS_PATH} and GET /healthz)")
+    return _error(exc.status_code, ErrorCode.INVALID_ARGUMENT, exc.detail)
+
+
+async def _server_error(_: Request, exc: Exception) -> Response:
+    """A failure nobody foresaw: the API's error shape instead of a plain-text 500 (the traceback is still logged)."""
+    return _error(500, ErrorCode.UNAVAILABLE, "the orchestrator failed on this request; it was logged")

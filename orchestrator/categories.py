@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,6 +16,9 @@ from schemas.categories import Category
 from schemas.knowledge import AREA_NAMESPACES
 from schemas.services import McpServer
 from schemas.turns import Decision
+
+if TYPE_CHECKING:
+    from orchestrator.costs import PriceTable
 
 CONFIG_PATH = Path(__file__).with_name("categories.toml")
 ToolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
@@ -30,7 +33,11 @@ class ReasoningEffort(StrEnum):
 
 
 class CategoryConfigError(ValueError):
-    """The category configuration is invalid; the message says where and why."""
+    """The category configuration is invalid; the message says where and why (`category`: whose override)."""
+
+    def __init__(self, message: str, category: str | None = None) -> None:
+        super().__init__(message)
+        self.category = category
 
 
 class GatePolicy(BaseModel):
@@ -170,40 +177,74 @@ def load_categories(path: Path = CONFIG_PATH) -> Categories:
 # tool away, never add one): the allow-list is what every turn's token carries. `needs_customer` stays the file's.
 OVERRIDABLE = ("model", "reasoning_effort", "retention_model", "fallback_model", "knowledge_namespace", "gate",
                "learning", "tools")
+MODEL_FIELDS = ("model", "retention_model", "fallback_model")  # each model an override names must have a price
 
 
-def with_overrides(base: Categories, overrides: Mapping[str, Mapping[str, Any]]) -> Categories:
+def with_overrides(base: Categories, overrides: Mapping[str, Mapping[str, Any]], prices: PriceTable | None = None,
+                   sources: Mapping[str, str] | None = None) -> Categories:
     """The file's configuration with each category's database override merged over it, validated again.
 
     `overrides`: category -> a partial category table (`gate` merges key by key; `tools` lists, per server, the
-    tools kept). Raises CategoryConfigError naming the category and the field."""
+    tools kept). With `prices`, each model an override names must be priced in orchestrator/prices.toml.
+    `sources`: how an error calls a category's override (default 'database override of CATEGORY'). Raises
+    CategoryConfigError naming the category (also as its `category`) and the field."""
     data = base.model_dump(mode="json")
     for category, changes in overrides.items():
-        where = f"database override of {category}"
-        if category not in data["categories"]:
-            raise CategoryConfigError(f"{where}: no such category")
-        unknown = sorted(set(changes) - set(OVERRIDABLE))
-        if unknown:
-            raise CategoryConfigError(f"{where}: {', '.join(unknown)} cannot be overridden (only "
-                                      f"{', '.join(OVERRIDABLE)}; the rest changes through a review of "
-                                      "categories.toml)")
-        current = data["categories"][category]
-        merged = {**current, **changes}
-        if isinstance(changes.get("gate"), Mapping):
-            merged["gate"] = {**current["gate"], **changes["gate"]}
-        if "tools" in changes:
-            merged["tools"] = _narrowed(where, current["tools"], changes["tools"])
+        where = (sources or {}).get(category) or f"database override of {category}"
         try:
-            data["categories"][category] = CategoryConfig.model_validate(merged).model_dump(mode="json")
-        except ValueError as exc:
-            raise CategoryConfigError(f"{where}: {_first_problem(exc)}") from None
+            data["categories"][category] = _overridden(where, data["categories"].get(category), changes, prices)
+        except CategoryConfigError as exc:
+            raise CategoryConfigError(str(exc), category) from None
     return Categories.model_validate(data)
+
+
+def _overridden(where: str, current: dict[str, Any] | None, changes: Mapping[str, Any],
+                prices: PriceTable | None) -> dict[str, Any]:
+    """One category's configuration (`current`, as JSON) with its override merged over it, validated."""
+    if current is None:
+        raise CategoryConfigError(f"{where}: no such category")
+    unknown = sorted(set(changes) - set(OVERRIDABLE))
+    if unknown:
+        raise CategoryConfigError(f"{where}: {', '.join(unknown)} cannot be overridden (only "
+                                  f"{', '.join(OVERRIDABLE)}; the rest changes through a review of "
+                                  "categories.toml)")
+    merged = {**current, **changes}
+    if isinstance(changes.get("gate"), Mapping):
+        merged["gate"] = {**current["gate"], **changes["gate"]}
+    if "tools" in changes:
+        merged["tools"] = _narrowed(where, current["tools"], changes["tools"])
+    try:
+        config = CategoryConfig.model_validate(merged)
+    except ValueError as exc:
+        raise CategoryConfigError(f"{where}: {_first_problem(exc)}") from None
+    for name in MODEL_FIELDS:
+        model = getattr(config, name) if name in changes else None
+        if prices is not None and model is not None and prices.price_of(model) is None:
+            raise CategoryConfigError(f"{where}: {name}: {model!r} has no price in orchestrator/prices.toml, and "
+                                      "every model a category may call must have one (priced: "
+                                      f"{', '.join(sorted(prices.models))})")
+    return config.model_dump(mode="json")
 
 
 def with_stored_overrides(rows: Iterable[Any], replacing: Mapping[str, Mapping[str, Any]] | None = None) -> Categories:
     """The file with staff's stored overrides applied (rows with `category` and `settings`, as
-    `store.category_overrides.overrides` gives them); `replacing` stands in for a category's stored one."""
-    return with_overrides(load_categories(), {**{row.category: row.settings for row in rows}, **(replacing or {})})
+    `store.category_overrides.overrides` gives them); `replacing` stands in for a category's stored one. Every
+    override is checked as `with_overrides` does, its models' prices included; an error in one already stored
+    says that it is the stored override, and how to remove it."""
+    from orchestrator.costs import load_prices  # here, not at import: it loads the agents SDK
+
+    stored = {row.category: row.settings for row in rows}
+    changing = dict(replacing or {})
+    sources = {category: f"stored override of {category} (in the database, not categories.toml)"
+               for category in stored if category not in changing}
+    try:
+        return with_overrides(load_categories(), {**stored, **changing}, load_prices(),
+                              sources | {category: f"override of {category}" for category in changing})
+    except CategoryConfigError as exc:
+        if exc.category not in sources:
+            raise
+        raise CategoryConfigError(f"{exc}; `levhaolam categories clear {exc.category}` removes it, `levhaolam "
+                                  "categories override` replaces it", exc.category) from None
 
 
 def _narrowed(where: str, allowed: dict[str, list[str]], kept: object) -> dict[str, list[str]]:

@@ -70,6 +70,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class MessageConflict(Exception):
+    """A message id already stored with other content: a retry repeats its message, a new message has a new id."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"message {message_id} of this conversation was already received with other content; a "
+                         "retry must repeat the message as it was, a new message needs a new message_id")
+
+
 @dataclass
 class TurnOutcome:
     """What the turn produced, before the gate."""
@@ -160,6 +168,8 @@ class Pipeline:
                     await store.lock_conversation(conn, request.conversation_id)
                     incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
                                                      request.message_id, _body_of(request), self.clock())
+                if incoming.body != _body_of(request):
+                    raise MessageConflict(request.message_id)
                 if incoming.stored_response is not None:
                     return TurnResponse.model_validate({**incoming.stored_response, "replayed": True})
                 conversation, message_id = incoming.conversation, incoming.message_id

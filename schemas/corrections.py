@@ -3,11 +3,12 @@ what the AI drafted, what the person actually sent. The difference becomes a les
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.categories import Category
+from schemas.inputs import NoControlCharacters
 from schemas.turns import ConversationRef
 
 CORRECTIONS_PATH = "/v1/corrections"
@@ -17,9 +18,12 @@ class CorrectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_id: ConversationRef
-    draft: str = Field(min_length=1, max_length=8000, description="The AI's reply exactly as the orchestrator gave it")
-    sent_text: str = Field(min_length=1, max_length=8000, description="What the person sent to the customer")
-    staff: str = Field(min_length=1, max_length=200, pattern=r"\S", description="Who edited it (Chatwoot agent)")
+    draft: Annotated[str, Field(min_length=1, max_length=8000,
+                                description="The AI's reply exactly as the orchestrator gave it"), NoControlCharacters]
+    sent_text: Annotated[str, Field(min_length=1, max_length=8000, description="What the person sent to the customer"),
+                         NoControlCharacters]
+    staff: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S",
+                                description="Who edited it (Chatwoot agent)"), NoControlCharacters]
 
 
 class CorrectionResponse(BaseModel):

@@ -8,10 +8,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from schemas.categories import Category
 from schemas.domain import Channel
+from schemas.inputs import NoControlCharacters
 
 ConversationRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$",
                                        description="The caller's id of the conversation, e.g. 'cw-4242'")]
@@ -30,11 +32,14 @@ class Decision(StrEnum):
 
 
 class Contact(BaseModel):
+    """Who the channel says is writing. The e-mail identifies the customer and is said back to them, so it must be
+    an address; a caller holding a malformed one (a CRM's junk field) leaves it out rather than send it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
+    name: Annotated[str | None, Field(max_length=200), NoControlCharacters] = None
+    email: EmailStr | None = Field(default=None, max_length=320)
+    phone: Annotated[str | None, Field(max_length=40), NoControlCharacters] = None
 
 
 class Attachment(BaseModel):
@@ -53,16 +58,18 @@ class TurnRequest(BaseModel):
     message_id: MessageRef
     channel: Channel = Channel.API
     contact: Contact = Field(default_factory=Contact)
-    text: str | None = Field(default=None, max_length=MAX_TEXT)
-    button_value: str | None = Field(default=None, max_length=200, description="The value of a button pressed")
+    text: Annotated[str | None, Field(max_length=MAX_TEXT), NoControlCharacters] = None
+    button_value: Annotated[str | None, Field(max_length=200, description="The value of a button pressed"),
+                            NoControlCharacters] = None
     attachments: list[Attachment] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _says_something(self) -> TurnRequest:
         if not (self.text and self.text.strip()) and not self.button_value and not self.attachments:
-            raise ValueError("a turn needs text, a button_value or attachments")
-        if self.text and "\x00" in self.text:
-            raise ValueError("text contains a NUL character")
+            # Raised as a validation error of `text`, so that the caller's error names a field.
+            raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(
+                type=PydanticCustomError("no_content", "a turn needs text, a button_value or attachments"),
+                loc=("text",), input=self.text)])
         return self
 
 

@@ -68,6 +68,7 @@ class IncomingRow:
     message_id: int
     stored_response: dict[str, Any] | None  # the answer already given to this message, if its turn completed
     pending: PendingActionRow | None  # the action waiting for this conversation's yes
+    body: str  # the message as first stored under its id: a retry must say the same
 
 
 _PENDING_COLUMNS = ("id, customer_id, category, server, tool, arguments, summary, sealed_token, expires_at, "
@@ -88,12 +89,12 @@ async def open_turn(conn: psycopg.AsyncConnection, external_id: str, channel: st
         "message AS ("
         "  INSERT INTO messages (conversation_id, direction, author, body, external_id) "
         "  SELECT id, 'incoming', 'customer', %(body)s, %(message)s FROM conversation "
-        "  ON CONFLICT (conversation_id, external_id) DO UPDATE SET body = messages.body RETURNING id), "
+        "  ON CONFLICT (conversation_id, external_id) DO UPDATE SET body = messages.body RETURNING id, body), "
         "expired AS ("
         "  UPDATE pending_actions SET status = 'expired', resolved_at = %(now)s "
         "  WHERE conversation_id = (SELECT id FROM conversation) AND status = 'pending' AND expires_at <= %(now)s "
         "  RETURNING id) "
-        "SELECT c.id, c.external_id, c.customer_id, c.state, m.id AS message_id, "
+        "SELECT c.id, c.external_id, c.customer_id, c.state, m.id AS message_id, m.body, "
         "       (SELECT t.response FROM turns t WHERE t.message_id = m.id) AS stored_response, "
         f"      (SELECT to_jsonb(p) FROM (SELECT {_PENDING_COLUMNS} FROM pending_actions "
         "        WHERE conversation_id = c.id AND status = 'pending' AND id NOT IN (SELECT id FROM expired)) p "
@@ -106,7 +107,7 @@ async def open_turn(conn: psycopg.AsyncConnection, external_id: str, channel: st
     return IncomingRow(ConversationRow(row["id"], row["external_id"], row["customer_id"], row["state"]),
                        int(row["message_id"]), row["stored_response"],
                        PendingActionRow(**{**pending, "expires_at": datetime.fromisoformat(pending["expires_at"])})
-                       if pending else None)
+                       if pending else None, row["body"])
 
 
 async def finish_turn(conn: psycopg.AsyncConnection, *, conversation_id: int, message_id: int, customer_id: int | None,

@@ -70,7 +70,7 @@ async def test_the_chat_api_refuses_bad_input_with_typed_errors(migrated_db: str
         empty = await rig.http.post(rig.bridge_url + "/chat/turns", json={"conversation_id": "page-1",
                                                                            "message_id": "m1", "text": " "})
         assert empty.status_code == 422
-        assert empty.json() == {"code": "invalid_argument",
+        assert empty.json() == {"code": "invalid_argument", "field": "text",
                                 "message": "a turn needs text, a button_value or attachments"}
         bad_id = await rig.http.post(rig.bridge_url + "/chat/turns", json={"conversation_id": "a b",
                                                                             "message_id": "m1", "text": "hi"})

@@ -131,6 +131,23 @@ def test_long_text_is_cut_to_what_the_orchestrator_takes_and_nul_bytes_are_dropp
     assert text is not None and len(text) == 4000 and text.startswith("abx")
 
 
+@pytest.mark.parametrize("email", ["not an email", "dana@localhost", "", "dana\x00@example.com"])
+def test_a_contact_with_a_malformed_email_is_answered_without_it(email: str) -> None:
+    meaning = decide(payloads.incoming("where is my box?", email=email))
+    assert meaning.inbound is not None
+    assert meaning.inbound.request.contact.email is None and meaning.inbound.request.text == "where is my box?"
+    assert decide(payloads.incoming(email="Dana@Example.com")).inbound.request.contact.email == "Dana@example.com"
+
+
+def test_control_characters_in_the_message_and_contact_are_dropped_not_refused() -> None:
+    payload = payloads.incoming("where\x1b[2J is my\x08 box?\tthanks")
+    payload["conversation"]["meta"]["sender"]["name"] = "Dana\x00\x07"
+    meaning = decide(payload)
+    assert meaning.inbound is not None
+    assert meaning.inbound.request.text == "where[2J is my box?\tthanks"
+    assert meaning.inbound.request.contact.name == "Dana"
+
+
 @pytest.mark.parametrize(("body", "field"), [
     (b"not json", None),
     (b"[1, 2]", "event"),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
-from orchestrator.categories import CategoryConfigError, load_categories, with_overrides
+from orchestrator.categories import CategoryConfigError, load_categories, with_overrides, with_stored_overrides
+from orchestrator.service import running_pipeline
 from schemas.categories import Category
 from schemas.turns import Decision
+from store import category_overrides
+from tests.helpers import settings_for
 from tests.orchestrator.conftest import platform_on
 from tests.orchestrator.test_memory_learning import run_cli
 
@@ -64,3 +68,36 @@ async def test_the_orchestrator_starts_with_what_staff_stored(knowledge_url: str
     async with platform_on(knowledge_url, embedder) as platform:
         again = await platform.send("c-override-2", "Is the honey in the box kosher?")
     assert again.decision is Decision.AUTO_SEND
+
+
+@pytest.mark.parametrize("field", ["model", "fallback_model", "retention_model"])
+def test_an_override_naming_a_model_without_a_price_is_refused(field: str) -> None:
+    with pytest.raises(CategoryConfigError, match=rf"^override of skip_month: {field}: 'gpt-9000' has no price in "
+                                                  r"orchestrator/prices\.toml"):
+        with_stored_overrides([], {"skip_month": {field: "gpt-9000"}})
+    dated = with_stored_overrides([], {"skip_month": {field: "gpt-5.1-2025-11-13"}})  # a snapshot of a priced model
+    assert getattr(dated[Category.SKIP_MONTH], field) == "gpt-5.1-2025-11-13"
+
+
+async def test_an_unpriced_model_is_refused_when_stored_and_blamed_on_the_override_at_start(migrated_db: str) -> None:
+    refused = run_cli(["categories", "override", "skip_month", '{"model": "gpt-9000"}', "--reason", "test"],
+                      migrated_db)
+    assert refused.returncode == 1 and "override stored" not in refused.stdout
+    [line] = refused.stderr.strip().splitlines()
+    assert "override of skip_month: model: 'gpt-9000' has no price in orchestrator/prices.toml" in line
+    async with await psycopg.AsyncConnection.connect(migrated_db, autocommit=True) as conn:
+        assert await category_overrides.overrides(conn) == []
+        # One stored before the check existed (or written by hand): the start names it, not categories.toml.
+        await category_overrides.set_override(conn, "skip_month", {"model": "gpt-9000"}, reason="old",
+                                              changed_by="lead.sara")
+    with pytest.raises(CategoryConfigError) as failed:
+        async with running_pipeline(settings_for(migrated_db)):
+            pass
+    message = str(failed.value)
+    assert message.startswith("stored override of skip_month (in the database, not categories.toml): model: "
+                              "'gpt-9000' has no price")
+    assert "levhaolam categories clear skip_month" in message and "\n" not in message
+    shown = run_cli(["categories", "show"], migrated_db)  # the same words where staff look
+    assert shown.returncode == 1 and "stored override of skip_month" in shown.stderr
+    cleared = run_cli(["categories", "clear", "skip_month"], migrated_db)
+    assert cleared.returncode == 0 and run_cli(["categories", "show"], migrated_db).returncode == 0

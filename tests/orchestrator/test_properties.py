@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from orchestrator.categories import load_categories
 from schemas.categories import Category
+from schemas.inputs import unsafe_character
 from tests.orchestrator.conftest import Platform
 
 REQUESTS = ["pause my subscription for 2 months", "please skip my next box", "send the box every two months",
@@ -23,7 +24,7 @@ ACTIONS = REQUESTS[:5] + REQUESTS[12:13]
 
 # A conversation is a few requests, each followed by what the customer does with the answer: many of them act.
 move = st.tuples(st.sampled_from(ACTIONS) | st.sampled_from(REQUESTS) | st.text(min_size=1, max_size=40).filter(
-    lambda t: t.strip() and "\x00" not in t), st.sampled_from(FOLLOW_UPS))
+    lambda t: t.strip() and unsafe_character(t) is None), st.sampled_from(FOLLOW_UPS))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
