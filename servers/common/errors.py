@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastmcp.exceptions import ToolError
 from pydantic import ValidationError as PydanticValidationError
 
@@ -27,7 +29,9 @@ class ToolFailure(ToolError):
         self.audited = False  # set once the refusal is in the audit log, so it is written once
         # Access refusals are audited for every tool; bad input only for tools that change state.
         self.always_audit = always_audit
-        super().__init__(self.info.model_dump_json(exclude_none=True))
+        # A refusal or bad input is the tool's answer, not the server failing (and what matters is in the audit log):
+        # FastMCP would otherwise log each one as an error, into `levhaolam chat`'s terminal among others.
+        super().__init__(self.info.model_dump_json(exclude_none=True), log_level=logging.DEBUG)
 
 
 def not_found(what: str, field: str) -> ToolFailure:

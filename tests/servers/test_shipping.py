@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from fastmcp import Client
@@ -89,3 +90,19 @@ async def test_a_delivered_package_is_not_reported_missing(client: Client, db) -
     error = error_of(await client.call_tool("report_missing_package", {"customer_id": s["customer"],
                                                                        "order_id": s["order"]}, raise_on_error=False))
     assert error["code"] == "policy_violation" and "was delivered on" in error["message"]
+
+
+async def test_a_refusal_is_an_answer_not_an_error_in_the_servers_log(client: Client, db) -> None:
+    # FastMCP logs a failing tool at its error's level: a refusal would otherwise print "Error calling tool" into
+    # every terminal running a server (and `levhaolam chat`), though it is audited and answered as designed.
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("fastmcp.server.server")
+    logger.addHandler(handler)
+    try:
+        s = await a_shipment(db)
+        await refusal(client, "track_shipment", {"customer_id": s["customer"]})
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if "Error calling tool" in r.getMessage() and r.levelno >= logging.WARNING]
