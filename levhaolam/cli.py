@@ -754,6 +754,8 @@ async def costs(
         start, end = parse_moment(since, now), parse_moment(until, now) if until else now
     except CommandError as exc:
         raise CliError(str(exc)) from None
+    if start >= end:  # an empty table would read as "no cost", not as a period that is backwards
+        raise CliError(f"--since ({start:%Y-%m-%d %H:%M}) must be before --until ({end:%Y-%m-%d %H:%M})")
     async with connected(load_settings()) as conn:
         report = await cost_report(conn, start, end)
     period = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"

@@ -369,3 +369,9 @@ def test_serve_orchestrator_without_the_mcp_servers_says_how_to_start_them(migra
                       "LEVHAOLAM_SERVICE_TOKEN": "t" * 40, "LEVHAOLAM_JWT_SECRET": "s" * 40})
     assert_one_line_error(result, "cannot reach the ", " MCP server at " + template.split("{")[0],
                           "start the servers first: levhaolam serve ", " --transport http, or levhaolam up")
+
+
+def test_costs_for_a_backwards_period_says_so_instead_of_an_empty_table() -> None:
+    # Refused before any database is opened: no DATABASE_URL or data directory is needed to see it.
+    result = run("costs", "--since", "2026-12-01", "--until", "2026-11-01")
+    assert_one_line_error(result, "--since (2026-12-01 00:00) must be before --until (2026-11-01 00:00)")
