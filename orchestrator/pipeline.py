@@ -228,6 +228,13 @@ class Pipeline:
             answer = self._answer_to(pending.button_key, request, text)
             if answer == "yes":
                 return await self._confirmed(conn, conversation_id, pending, state, request, scope), customer_id
+            if answer == "other" and not text and request.attachments:
+                # A photo is no answer to "shall I go ahead?": the question stays open and is asked again.
+                language = state.get("language", "en")
+                routing = _known_routing(Category(pending.category), language)
+                again = BrainReply(say("confirm", language, summary=pending.summary.rstrip(".")),
+                                   buttons=_yes_no(language, pending.button_key))
+                return TurnOutcome(routing.primary, routing, again), customer_id
             await store.resolve_pending_action(conn, pending.id, "declined")
             state.pop("next", None)  # the second request of the message that asked it went with it
             if answer == "no" or not text:
@@ -423,8 +430,7 @@ class Pipeline:
         if reply.proposal is not None and customer_id is not None:
             scope.question = self._question(conversation_id, scope.message_id, customer_id, reply.proposal,
                                             request.conversation_id)
-            reply.buttons = [Button(title=say("yes", language), value=f"confirm:{scope.message_id}"),
-                             Button(title=say("no", language), value=f"decline:{scope.message_id}")]
+            reply.buttons = _yes_no(language, scope.message_id)
         return reply
 
     def _question(self, conversation_id: int, message_id: int, customer_id: int, proposal: Proposal,
@@ -580,6 +586,12 @@ def _body_of(request: TurnRequest) -> str:
     if request.button_value:
         return f"[button] {request.button_value}"
     return "[attachments] " + " ".join(str(a.url) for a in request.attachments)
+
+
+def _yes_no(language: str, button_key: int) -> list[Button]:
+    """The buttons answering the question asked in reply to message `button_key`."""
+    return [Button(title=say("yes", language), value=f"confirm:{button_key}"),
+            Button(title=say("no", language), value=f"decline:{button_key}")]
 
 
 def _moves_on(routed: RouterOutput, awaited: Category) -> bool:

@@ -337,3 +337,13 @@ async def test_a_bare_number_out_of_context_goes_to_a_person(platform: Platform)
     customer = await platform.customer()
     reply = await platform.send("c-number", "3", email=customer["email"])
     assert reply.category == "other" and reply.decision is Decision.ESCALATE
+
+
+async def test_a_photo_while_we_wait_for_a_yes_asks_the_question_again(platform: Platform) -> None:
+    customer = await platform.customer()
+    proposed = await platform.send("c-photo-early", "pause my subscription for 1 month", email=customer["email"])
+    photo = await platform.send("c-photo-early", attachments=[{"url": "https://cdn.example.com/p/box.jpg",
+                                                               "content_type": "image/jpeg"}])
+    assert photo.reply == proposed.reply and photo.buttons == proposed.buttons and not photo.actions_taken
+    done = await platform.send("c-photo-early", button=proposed.buttons[0].value)
+    assert [a.tool for a in done.actions_taken] == ["pause_subscription"]
