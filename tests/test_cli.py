@@ -241,6 +241,19 @@ def test_serve_stops_the_embedded_postgres_when_terminated(tmp_path: Path) -> No
     assert not leaked, "the embedded PostgreSQL was still running"
 
 
+def customer_types(monkeypatch: pytest.MonkeyPatch, typed_lines: list[str]) -> None:
+    """`levhaolam chat`'s prompt reads these lines, then the end of input (as a terminal's Ctrl-D)."""
+    lines = iter(typed_lines)
+
+    def typed(_prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", typed)
+
+
 async def test_chat_answers_a_bad_photo_url_in_one_line_and_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     from io import StringIO
 
@@ -250,15 +263,7 @@ async def test_chat_answers_a_bad_photo_url_in_one_line_and_goes_on(monkeypatch:
     from schemas.categories import Category
     from schemas.turns import Decision, TurnRequest, TurnResponse
 
-    lines = iter(["/photo ftp://example.com/x.jpg", "hello"])
-
-    def typed(_prompt: str) -> str:
-        try:
-            return next(lines)
-        except StopIteration:
-            raise EOFError from None
-
-    monkeypatch.setattr("builtins.input", typed)
+    customer_types(monkeypatch, ["/photo ftp://example.com/x.jpg", "hello"])
     sent: list[TurnRequest] = []
 
     async def turn(request: TurnRequest) -> TurnResponse:
@@ -283,15 +288,7 @@ async def test_chat_sends_a_numbered_choice_as_the_button_value_only(monkeypatch
     from schemas.categories import Category
     from schemas.turns import Button, Decision, TurnRequest, TurnResponse
 
-    lines = iter(["Quiero cancelar mi suscripción", "2", "7", "1"])
-
-    def typed(_prompt: str) -> str:
-        try:
-            return next(lines)
-        except StopIteration:
-            raise EOFError from None
-
-    monkeypatch.setattr("builtins.input", typed)
+    customer_types(monkeypatch, ["Quiero cancelar mi suscripción", "2", "7", "1"])
     offers = [Button(title="Skip the next box instead", value="offer:0"),
               Button(title="20% off the next box, once", value="offer:1"),
               Button(title="Cancel anyway", value="cancel_anyway")]
