@@ -146,8 +146,13 @@ async def change_frequency(turn: BrainInput) -> BrainReply:
 
 
 async def change_address(turn: BrainInput) -> BrainReply:
-    return await _change_subscription(turn, "change_address", "ask_address", "address",
-                                      address=parse_address(turn.text))
+    reply = await _change_subscription(turn, "change_address", "ask_address", "address",
+                                       address=lexicon.address_in(turn.text))
+    if reply.proposal is None and reply.awaiting is None and reply.gave_up is None:
+        # Refused as written (a postal code this country needs, ...): why, and the question again, not a dead end.
+        reply.text = f"{reply.text} {say('ask_address', turn.language)}"
+        reply.awaiting = "address"
+    return reply
 
 
 async def damaged_item(turn: BrainInput) -> BrainReply:
@@ -262,36 +267,3 @@ class OfflineBrain:
         return await PLAYBOOKS[turn.category](turn)
 
 
-_COUNTRIES = {
-    "germany": "DE", "deutschland": "DE", "israel": "IL", "united kingdom": "GB", "uk": "GB", "england": "GB",
-    "united states": "US", "usa": "US", "france": "FR", "spain": "ES", "españa": "ES", "netherlands": "NL",
-    "canada": "CA", "australia": "AU", "italy": "IT", "austria": "AT", "österreich": "AT", "switzerland": "CH",
-    "schweiz": "CH", "belgium": "BE", "ireland": "IE", "russia": "RU", "россия": "RU", "ישראל": "IL",
-}
-
-
-# What customers put before the street: "I'd like to change my address to ...", "my new address is ...", "Adresse: ...".
-_ADDRESS_PREAMBLE = re.compile(
-    r"^.*?\b(?:address|adresse|direcci[oó]n|адрес\w*|כתובת\w*)\b.*?(?:\s(?:to|is|ist|lautet|es|será|на|היא|הוא)\s+|:\s*)",
-    re.IGNORECASE)
-
-
-def parse_address(text: str) -> dict[str, Any] | None:
-    """'street and number, city, postal code, country' (the form we ask for); None if it is not that."""
-    parts = [p.strip() for p in re.split(r"[,\n;]", text) if p.strip()]
-    if parts:
-        parts[0] = _ADDRESS_PREAMBLE.sub("", parts[0], count=1).strip()
-    if len(parts) < 3 or not parts[0]:
-        return None
-    country = _COUNTRIES.get(parts[-1].lower()) or (parts[-1].upper() if re.fullmatch(r"[A-Za-z]{2}", parts[-1])
-                                                    else None)
-    if country is None:
-        return None
-    rest = parts[:-1]
-    postal = next((p for p in reversed(rest) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]{1,9}", p)
-                   and re.search(r"\d", p)), None)
-    others = [p for p in rest if p != postal]
-    if len(others) < 2 or not re.search(r"\d", others[0]):
-        return None
-    return {"line1": others[0], "city": others[-1], "postal_code": postal, "country_code": country,
-            **({"line2": ", ".join(others[1:-1])} if len(others) > 2 else {})}

@@ -234,6 +234,9 @@ class Pipeline:
                 routing = _known_routing(Category(pending.category), language)
                 again = BrainReply(say("confirm", language, summary=pending.summary.rstrip(".")),
                                    buttons=_yes_no(language, pending.button_key))
+                record = current_turn()
+                if record is not None:  # the summary is the server's, from the turn that asked: the reply's evidence
+                    record.evidence.append((pending.tool, pending.summary))
                 return TurnOutcome(routing.primary, routing, again), customer_id
             await store.resolve_pending_action(conn, pending.id, "declined")
             state.pop("next", None)  # the second request of the message that asked it went with it
@@ -247,11 +250,6 @@ class Pipeline:
         category = routing.primary
         if scope.answered and category.value != scope.answered["category"]:
             state.pop("next", None)  # the customer moved on from the request our question was about
-        if scope.answered and category.value == scope.answered["category"] and text and lexicon.withdraws(text):
-            # "never mind" to our question: drop the request it was for, as a "no" drops a proposal.
-            state.pop("deferred", None)
-            state.pop("next", None)
-            return TurnOutcome(category, routing, BrainReply(say("declined", state.get("language", "en")))), customer_id
         if len(text) >= MIN_TEXT_FOR_LANGUAGE or "language" not in state:
             state["language"] = routing.language
             state["language_from_text"] = len(text) >= MIN_TEXT_FOR_LANGUAGE
@@ -331,12 +329,12 @@ class Pipeline:
     @telemetry.traced("router", result=describe.routing)
     async def _route(self, text: str, request: TurnRequest, state: dict[str, Any],
                      awaiting: dict[str, Any] | None) -> RouterOutput:
-        if awaiting and (not text or len(text) < 60 or request.attachments):
+        if awaiting and (not text or len(text) < 60 or request.attachments or _answers(awaiting, text)):
             # A short answer to our question ("2", "every other month", a photo) belongs to the question's category,
             # unless it clearly asks for something else ("where is my box?", "never mind, cancel it").
             category = Category(awaiting["category"])
             routed = await self.router.route(text) if text else None
-            if routed is not None and _moves_on(routed, category):
+            if routed is not None and _moves_on(routed, category) and not _answers(awaiting, text):
                 return routed
             return _known_routing(category, state.get("language", "en"), routed)
         if not text and request.button_value and state.get("buttons_from"):
@@ -421,6 +419,11 @@ class Pipeline:
         if reply.awaiting:
             asked = {"category": category.value, "slot": reply.awaiting}
             again = scope.answered is not None and all(scope.answered.get(k) == v for k, v in asked.items())
+            if again and lexicon.withdraws(text):
+                # No usable answer, and "never mind" instead: the request is dropped, as a "no" drops a proposal.
+                for key in ("awaiting", "deferred", "next"):
+                    state.pop(key, None)
+                return BrainReply(say("declined", language))
             times = int(scope.answered.get("times", 1)) + 1 if scope.answered and again else 1
             state["awaiting"] = {**asked, "times": times}
             if times > ASKS_BEFORE_A_PERSON and not reply.gave_up:
@@ -592,6 +595,13 @@ def _yes_no(language: str, button_key: int) -> list[Button]:
     """The buttons answering the question asked in reply to message `button_key`."""
     return [Button(title=say("yes", language), value=f"confirm:{button_key}"),
             Button(title=say("no", language), value=f"decline:{button_key}")]
+
+
+def _answers(awaiting: dict[str, Any], text: str) -> bool:
+    """Whether the message holds what we asked for, however long or however the router reads the rest of it."""
+    read = {"months": lexicon.months_in, "frequency": lexicon.frequency_in, "address": lexicon.address_in}.get(
+        awaiting.get("slot", ""))
+    return read is not None and read(text) is not None
 
 
 def _moves_on(routed: RouterOutput, awaited: Category) -> bool:

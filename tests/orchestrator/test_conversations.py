@@ -3,6 +3,7 @@ real PostgreSQL. Each test reads like a support conversation and checks what the
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -347,3 +348,39 @@ async def test_a_photo_while_we_wait_for_a_yes_asks_the_question_again(platform:
     assert photo.reply == proposed.reply and photo.buttons == proposed.buttons and not photo.actions_taken
     done = await platform.send("c-photo-early", button=proposed.buttons[0].value)
     assert [a.tool for a in done.actions_taken] == ["pause_subscription"]
+
+
+async def test_an_answer_that_also_says_dont_is_still_an_answer(platform: Platform) -> None:
+    customer = await platform.customer()
+    asked = await platform.send("c-dont-months", "I'd like to pause my subscription", email=customer["email"])
+    assert "how many months" in asked.reply
+    proposed = await platform.send("c-dont-months", "I don't want any boxes for 2 months")
+    assert proposed.reply.startswith("Pause subscription") and proposed.buttons
+
+
+async def test_a_long_answer_holding_the_address_is_the_address(platform: Platform) -> None:
+    customer = await platform.customer()
+    await platform.send("c-long-addr", "please change my address", email=customer["email"])
+    proposed = await platform.send("c-long-addr", "I don't want boxes going to the old place anymore, new one: "
+                                   "Hauptstrasse 5, Berlin, 10115, Germany")
+    assert proposed.category == "change_address" and "Hauptstrasse 5, 10115 Berlin" in proposed.reply
+
+
+async def test_an_address_the_server_refuses_is_asked_for_again(platform: Platform) -> None:
+    customer = await platform.customer()
+    await platform.send("c-addr-again", "please change my address", email=customer["email"])
+    refused = await platform.send("c-addr-again", "221B Baker Street, London, United Kingdom")
+    assert "postal code" in refused.reply and "street and number" in refused.reply and not refused.buttons
+    proposed = await platform.send("c-addr-again", "221B Baker Street, London NW1 6XE, United Kingdom")
+    assert "221B Baker Street" in proposed.reply and proposed.buttons
+
+
+async def test_a_photo_while_a_claim_waits_for_its_yes_asks_again_with_the_order(platform: Platform) -> None:
+    customer = await platform.customer()
+    asked = await platform.send("c-photo-claim", "Something in my box arrived broken", email=customer["email"])
+    proposed = await platform.send("c-photo-claim", button=asked.buttons[0].value)
+    # An order number of three digits or more: the output guard must find it in this turn's evidence.
+    assert re.search(r"Open a damage claim for order #\d{3,}", proposed.reply), proposed.reply
+    photo = await platform.send("c-photo-claim", attachments=[{"url": "https://cdn.example.com/p/jar.jpg",
+                                                               "content_type": "image/jpeg"}])
+    assert photo.reply == proposed.reply and photo.decision is not Decision.ESCALATE, photo.reasons
