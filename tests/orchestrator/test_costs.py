@@ -40,11 +40,11 @@ def test_a_model_without_a_price_is_refused_at_start() -> None:
 
 def test_the_category_chain_of_models() -> None:
     categories = load_categories()
-    assert categories[Category.CANCEL_SUBSCRIPTION].models_to_try(retention=False) == ["claude-sonnet-4-5",
+    assert categories[Category.CANCEL_SUBSCRIPTION].models_to_try(retention=False) == ["claude-sonnet-4-6",
                                                                                       "gpt-5.1"]
     assert categories[Category.PAUSE_SUBSCRIPTION].models_to_try(retention=True) == [
-        "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-5.1"]
-    assert categories[Category.OTHER].models_to_try(retention=False) == ["gpt-5.2", "claude-sonnet-4-5"]
+        "claude-sonnet-4-6", "claude-haiku-4-5", "gpt-5.1"]
+    assert categories[Category.OTHER].models_to_try(retention=False) == ["gpt-5.2", "claude-sonnet-4-6"]
 
 
 def test_openai_usage_is_priced_with_cached_input_and_reasoning() -> None:

@@ -44,7 +44,7 @@ async def models(knowledge_url: str, embedder: LocalMiniLM) -> AsyncIterator[Mod
         client = AsyncAnthropic(api_key="sk-ant-test", base_url=standin.base_url, timeout=5)
 
         def model_for(name: str) -> Model:
-            if name == "claude-sonnet-4-5":
+            if name == "claude-sonnet-4-6":
                 return AnthropicModel(name, client, retry=RetryPolicy(max_retries=2), sleep=_no_wait)
             return scripted.setdefault(name, ScriptedModel())
 
@@ -74,7 +74,7 @@ async def test_claude_cancels_with_thinking_through_the_real_tools(models: Model
     assert "Before you decide" in reply.reply and "Policy:" not in reply.reply  # no thinking text reaches anyone
 
     first, second = (seen.body for seen in models.standin.requests)
-    assert first["model"] == "claude-sonnet-4-5" and first["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert first["model"] == "claude-sonnet-4-6" and first["thinking"] == {"type": "enabled", "budget_tokens": 8192}
     assert {tool["name"] for tool in first["tools"]} == {
         "search_knowledge", "get_examples", "get_category_instructions", "list_subscriptions", "get_subscription",
         "get_retention_offers", "pause_subscription", "skip_month", "cancel_subscription"}
@@ -87,8 +87,8 @@ async def test_claude_cancels_with_thinking_through_the_real_tools(models: Model
     expected = ((3120 + 412) * 3.00 + 6010 * 0.30 + 2890 * 3.75 + (412 + 298) * 15.00) / 1e6
     assert reply.cost == pytest.approx(expected, abs=1e-6)
     model, cost, usage = await turn_row(platform, "f-claude")
-    assert model == "claude-sonnet-4-5" and float(cost) == pytest.approx(expected, abs=1e-6)
-    assert usage == [{"model": "claude-sonnet-4-5", "provider": "anthropic", "requests": 2,
+    assert model == "claude-sonnet-4-6" and float(cost) == pytest.approx(expected, abs=1e-6)
+    assert usage == [{"model": "claude-sonnet-4-6", "provider": "anthropic", "requests": 2,
                       "input_tokens": 3120 + 2890 + 412 + 6010, "cached_input_tokens": 6010,
                       "cache_write_tokens": 2890, "output_tokens": 710, "thinking_tokens": 543,
                       "cost_usd": round(expected, 6)}]
@@ -108,7 +108,7 @@ async def test_an_anthropic_outage_falls_back_to_the_fallback_model(models: Mode
                                         "better, or shall I go ahead with the cancellation?")]])
     reply = await platform.send("f-down", "I want to cancel my subscription", email=customer["email"])
     assert reply.reply.startswith("I'm sorry to hear that") and reply.decision is Decision.AUTO_SEND
-    assert "model_unavailable:claude-sonnet-4-5:overloaded" in reply.reasons
+    assert "model_unavailable:claude-sonnet-4-6:overloaded" in reply.reasons
     assert "fallback:gpt-5.1" in reply.reasons
     assert len(models.standin.requests) == 3  # the first try and two retries
     assert not any(word in reply.reply for word in TECHNICAL)
@@ -118,7 +118,7 @@ async def test_an_anthropic_outage_falls_back_to_the_fallback_model(models: Mode
     # The next turn does not wait for Anthropic again while it cools down.
     fallback.extend([[assistant_message("Would you like to pause instead of cancelling?")]])
     again = await platform.send("f-down-2", "please cancel my subscription", email=customer["email"])
-    assert "model_unavailable:claude-sonnet-4-5:cooling_down" in again.reasons
+    assert "model_unavailable:claude-sonnet-4-6:cooling_down" in again.reasons
     assert len(models.standin.requests) == 3
 
 
