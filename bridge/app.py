@@ -30,6 +30,7 @@ from bridge.dispatch import Handoff
 from bridge.turns_client import TurnFailed, TurnsApi
 from bridge.webhook import WebhookRefused, interpret, parse, verify
 from schemas.errors import ErrorCode, ToolErrorInfo
+from schemas.http_body import capped_body
 from schemas.services import WEBHOOK_PATH
 from schemas.turns import ConversationRef, MessageRef, TurnRequest
 from store import bridge_jobs as jobs
@@ -72,17 +73,10 @@ def _invalid(exc: ValidationError) -> JSONResponse:
 
 
 async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    body = await capped_body(request.stream(), request.headers.get("content-length"), MAX_BODY_BYTES)
+    if body is None:
         raise WebhookRefused(413, ErrorCode.INVALID_ARGUMENT, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise WebhookRefused(413, ErrorCode.INVALID_ARGUMENT, f"the body is larger than {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def create_app(config: BridgeConfig,

@@ -24,6 +24,7 @@ from orchestrator.pipeline import MessageConflict, Pipeline
 from orchestrator.replies import say
 from schemas.corrections import CORRECTIONS_PATH, CorrectionRequest
 from schemas.errors import ErrorCode, ToolErrorInfo
+from schemas.http_body import capped_body
 from schemas.services import TURNS_PATH
 from schemas.turns import TurnRequest
 
@@ -56,20 +57,10 @@ def create_app(pipeline_context: Callable[[], contextlib.AbstractAsyncContextMan
         return await limited_body(request)
 
     async def limited_body(request: Request) -> bytes | Response:
-        """The body, read only up to the limit: a declared Content-Length over it is refused before any of it is
-        read, a chunked body as soon as it passes the limit (the rest is never read, so never held)."""
-        too_large = _error(413, ErrorCode.INVALID_ARGUMENT, f"the request is larger than {MAX_BODY_BYTES} bytes")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return too_large
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return too_large
-            chunks.append(chunk)
-        return b"".join(chunks)
+        body = await capped_body(request.stream(), request.headers.get("content-length"), MAX_BODY_BYTES)
+        if body is None:
+            return _error(413, ErrorCode.INVALID_ARGUMENT, f"the request is larger than {MAX_BODY_BYTES} bytes")
+        return body
 
     def invalid(exc: ValidationError) -> Response:
         first = exc.errors(include_url=False)[0]
