@@ -165,10 +165,10 @@ async def damaged_item(turn: BrainInput) -> BrainReply:
     if not orders:
         return BrainReply(say("no_recent_order", turn.language), gave_up="no_delivered_order")
     order = orders[0]
-    skus = {item.partition(": ")[0] for item in order["items"]}
+    chosen = turn.button_value.removeprefix("item:") if turn.button_value and turn.button_value.startswith(
+        "item:") else None
     # Only an item of this order: a made-up button value is no choice at all (we ask again).
-    picked = turn.button_value.removeprefix("item:") if turn.button_value and turn.button_value.startswith(
-        "item:") and turn.button_value.removeprefix("item:") in skus else None
+    picked = chosen if chosen in {item.partition(": ")[0] for item in order["items"]} else None
     description = turn.memory.get("description") if picked else turn.text
     sku = picked or _mentioned_item(turn.text, order["items"])
     if sku is None:

@@ -71,7 +71,7 @@ def is_no(text: str) -> bool:
 
 
 def withdraws(text: str) -> bool:
-    return bool(_NO.match(text) or _WITHDRAW.search(text))
+    return is_no(text) or bool(_WITHDRAW.search(text))
 
 
 def asks_for_human(text: str) -> bool:

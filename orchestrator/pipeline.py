@@ -164,11 +164,12 @@ class Pipeline:
             try:
                 # One round trip: the lock, then (once it is held) the conversation, the incoming message and the
                 # question waiting for its answer.
+                body = _body_of(request)
                 async with conn.pipeline():
                     await store.lock_conversation(conn, request.conversation_id)
                     incoming = await store.open_turn(conn, request.conversation_id, request.channel.value,
-                                                     request.message_id, _body_of(request), self.clock())
-                if incoming.body != _body_of(request):
+                                                     request.message_id, body, self.clock())
+                if incoming.body != body:
                     raise MessageConflict(request.message_id)
                 if incoming.stored_response is not None:
                     return TurnResponse.model_validate({**incoming.stored_response, "replayed": True})
@@ -228,10 +229,10 @@ class Pipeline:
             answer = self._answer_to(pending.button_key, request, text)
             if answer == "yes":
                 return await self._confirmed(conn, conversation_id, pending, state, request, scope), customer_id
+            language = state.get("language", "en")
+            routing = _known_routing(Category(pending.category), language)
             if answer == "other" and not text and request.attachments:
                 # A photo is no answer to "shall I go ahead?": the question stays open and is asked again.
-                language = state.get("language", "en")
-                routing = _known_routing(Category(pending.category), language)
                 again = BrainReply(say("confirm", language, summary=pending.summary.rstrip(".")),
                                    buttons=_yes_no(language, pending.button_key))
                 record = current_turn()
@@ -241,8 +242,6 @@ class Pipeline:
             await store.resolve_pending_action(conn, pending.id, "declined")
             state.pop("next", None)  # the second request of the message that asked it went with it
             if answer == "no" or not text:
-                language = state.get("language", "en")
-                routing = _known_routing(Category(pending.category), language)
                 return TurnOutcome(routing.primary, routing, BrainReply(say("declined", language))), customer_id
 
         scope.answered = state.pop("awaiting", None)
@@ -329,12 +328,13 @@ class Pipeline:
     @telemetry.traced("router", result=describe.routing)
     async def _route(self, text: str, request: TurnRequest, state: dict[str, Any],
                      awaiting: dict[str, Any] | None) -> RouterOutput:
-        if awaiting and (not text or len(text) < 60 or request.attachments or _answers(awaiting, text)):
+        answered = awaiting is not None and _answers(awaiting, text)
+        if awaiting and (not text or len(text) < 60 or request.attachments or answered):
             # A short answer to our question ("2", "every other month", a photo) belongs to the question's category,
             # unless it clearly asks for something else ("where is my box?", "never mind, cancel it").
             category = Category(awaiting["category"])
             routed = await self.router.route(text) if text else None
-            if routed is not None and _moves_on(routed, category) and not _answers(awaiting, text):
+            if routed is not None and _moves_on(routed, category) and not answered:
                 return routed
             return _known_routing(category, state.get("language", "en"), routed)
         if not text and request.button_value and state.get("buttons_from"):
@@ -359,11 +359,12 @@ class Pipeline:
             return None, BrainReply(say("ask_email", language), awaiting="email")
         email = contact or typed or ""
         found = await self._lookup_contact(email, scope) if contact else await self._lookup(email)
-        if found.ok and not found.data.get("found") and contact and typed and not _same_address(contact, typed):
-            email = typed
-            found = await self._lookup(email)
-        elif found.ok and found.data.get("found") and contact and typed and not _same_address(contact, typed):
-            scope.identity_conflict = True  # served as the contact, and a person reads it before it goes out
+        if found.ok and contact and typed and not _same_address(contact, typed):
+            if found.data.get("found"):
+                scope.identity_conflict = True  # served as the contact, and a person reads it before it goes out
+            else:
+                email = typed
+                found = await self._lookup(email)
         if not found.ok or not found.data.get("found"):
             state.setdefault("deferred", {"text": text, "category": routing.primary.value,
                                           "secondary": routing.secondary.value if routing.secondary else None})
