@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import signal
 import sys
 import warnings
@@ -38,7 +37,6 @@ from schemas.services import (
     ORCHESTRATOR_PORT,
     TURNS_PATH,
     McpServer,
-    mcp_url,
 )
 from schemas.settings import Settings
 from schemas.turns import MAX_TEXT
@@ -50,6 +48,7 @@ from store.migrate import migrate, status
 from store.rollups import rebuild_rollups
 
 if TYPE_CHECKING:
+    from orchestrator.connections import McpServerUnreachable
     from orchestrator.pipeline import Pipeline
 
 app = typer.Typer(
@@ -340,33 +339,24 @@ async def _serve_orchestrator(settings: Settings, host: str, port: int) -> None:
 
 
 async def _start_pipeline(stack: contextlib.AsyncExitStack, settings: Settings) -> Pipeline:
-    from agents.exceptions import UserError
-
     from orchestrator.categories import CategoryConfigError
+    from orchestrator.connections import McpServerUnreachable
     from orchestrator.service import running_pipeline
 
     try:
         return await stack.enter_async_context(running_pipeline(settings))
-    except UserError as exc:  # the agents SDK's words for an MCP server it could not connect to
-        raise _mcp_start_failure(str(exc), settings.mcp_url_template) from None
+    except McpServerUnreachable as exc:
+        raise _mcp_start_failure(exc) from None
     except CategoryConfigError as exc:  # e.g. categories.toml names a tool a running server does not list
         raise CliError(str(exc)) from None
 
 
-# How the agents SDK says an MCP connect failed: "Failed to connect to MCP server 'shipping': Could not reach ..."
-_MCP_CONNECT_FAILED = re.compile(r"Failed to connect to MCP server '(?P<server>[^']+)': (?P<reason>.+)", re.DOTALL)
-
-
-def _mcp_start_failure(message: str, url_template: str) -> CliError:
+def _mcp_start_failure(exc: McpServerUnreachable) -> CliError:
     """Which MCP server failed the orchestrator's start, where it was looked for, and what to do about it."""
-    found = _MCP_CONNECT_FAILED.match(message)
-    if found is None or found["server"] not in set(McpServer):
-        return CliError(message.strip().splitlines()[0] if message.strip() else "an MCP server failed at start")
-    name, reason = found["server"], found["reason"].strip().rstrip(".")
-    url = mcp_url(McpServer(name), url_template)
+    name, reason = exc.server.value, exc.reason.strip().rstrip(".")
     if reason.startswith("HTTP error"):  # it answered: running, but it refused (e.g. another LEVHAOLAM_JWT_SECRET)
-        return CliError(f"the {name} MCP server at {url} refused the orchestrator: {reason}")
-    return CliError(f"cannot reach the {name} MCP server at {url}: {reason[:1].lower() + reason[1:]} (start the "
+        return CliError(f"the {name} MCP server at {exc.url} refused the orchestrator: {reason}")
+    return CliError(f"cannot reach the {name} MCP server at {exc.url}: {reason[:1].lower() + reason[1:]} (start the "
                     f"servers first: levhaolam serve {name} --transport http, or levhaolam up)")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
+from agents.exceptions import UserError
 from agents.mcp import MCPServerStreamableHttp
 from agents.mcp.util import ToolFilterContext
 from mcp_types import Tool as MCPTool
@@ -64,6 +65,14 @@ class PooledConnection:
     connected: bool = False
 
 
+class McpServerUnreachable(Exception):
+    """A server the orchestrator could not connect to: which one, where, and why (the SDK's redacted reason)."""
+
+    def __init__(self, server: McpServer, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the {server.value} MCP server at {url}: {reason}")
+        self.server, self.url, self.reason = server, url, reason
+
+
 @dataclass
 class McpConnections:
     """`urls`: each server's endpoint. `warm_token(server)`: a token to connect and list tools with (every tool
@@ -101,8 +110,11 @@ class McpConnections:
 
     async def tools_of(self, server: McpServer) -> set[str]:
         """What the server lists for the orchestrator: checked against categories.toml at start."""
-        async with self.lease([server], self.warm_token(server)) as leased:
-            return {tool.name for tool in await _unfiltered_tools(leased[server])}
+        try:
+            async with self.lease([server], self.warm_token(server)) as leased:
+                return {tool.name for tool in await _unfiltered_tools(leased[server])}
+        except UserError as exc:  # "Failed to connect to MCP server 'NAME': REASON"
+            raise McpServerUnreachable(server, self.urls[server], str(exc).partition(": ")[2] or str(exc)) from None
 
     @contextlib.asynccontextmanager
     async def lease(self, servers: list[McpServer], token: str, on_request: Callable[[], None] | None = None
